@@ -1,0 +1,2 @@
+"""dsr_nb: DSR surface anomaly detection, exported from the notebooks in `nbs/`."""
+__version__ = "0.1.0"
