@@ -7,7 +7,7 @@ Cells are separated by a line `# %%` (code) or `# %% [markdown]` (markdown; its 
 without a leading `# `). The notebook is the source of truth: the text form is only a way to edit it.
 Run `nbdev-clean` after `to-nb`.
 """
-import json, sys
+import hashlib, json, sys
 from pathlib import Path
 
 MD, CODE = "# %% [markdown]", "# %%"
@@ -26,7 +26,7 @@ def to_py(nb_path: str) -> str:
 
 
 def to_nb(py_text: str) -> dict:
-    cells, cur, kind = [], [], None
+    cells, cur, kind, seen = [], [], None, set()
 
     def flush():
         if kind is None: return
@@ -35,7 +35,10 @@ def to_nb(py_text: str) -> dict:
         if kind == "markdown":
             lines = [l[2:] if l.startswith("# ") else l[1:] if l.startswith("#") else l for l in lines]
         src = "\n".join(lines)
-        cell = {"cell_type": kind, "metadata": {}, "source": src.splitlines(keepends=True)}
+        cid = hashlib.sha1(src.encode()).hexdigest()[:8]          # stable: an unchanged cell keeps its id
+        while cid in seen: cid = hashlib.sha1(cid.encode()).hexdigest()[:8]
+        seen.add(cid)
+        cell = {"cell_type": kind, "id": cid, "metadata": {}, "source": src.splitlines(keepends=True)}
         if kind == "code": cell.update(execution_count=None, outputs=[])
         cells.append(cell)
 
