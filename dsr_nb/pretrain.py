@@ -21,7 +21,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, CheckpointError
 
 # %% auto #0
 __all__ = ['SKIMAGE_SAMPLES', 'general_corpus', 'random_crops', 'restart_dead_codes', 'PretrainLog', 'resolve_device',
-           'save_vqvae', 'load_vqvae', 'pretrain']
+           'save_vqvae', 'load_vqvae', 'bundled_vqvae', 'pretrain']
 
 # %% ../nbs/06_pretrain.ipynb #0b0e4d10
 SKIMAGE_SAMPLES = ["astronaut", "brick", "camera", "cat", "cell", "chelsea", "clock", "coffee", "coins",
@@ -90,7 +90,7 @@ def restart_dead_codes(vq: VectorQuantizer, z: torch.Tensor, generator: torch.Ge
     vq.ema_cluster_size[dead] = 1.0
     return dead.numel()
 
-# %% ../nbs/06_pretrain.ipynb #6b2d0c68
+# %% ../nbs/06_pretrain.ipynb #dad66267
 @dataclass
 class PretrainLog:
     "What stage-1 training reports."
@@ -129,6 +129,15 @@ def load_vqvae(path) -> VQVAE:
     model = VQVAE(ck.config)
     load_matching(model, ck.weights, source=str(path))
     return model.eval()
+
+
+def bundled_vqvae(preset: str = "tiny") -> VQVAE:
+    "The stage-1 VQ-VAE that ships inside the package (trained on the general corpus; see the end of this chapter)."
+    from importlib.resources import files
+    path = Path(str(files("dsr_nb") / "weights" / f"vqvae_{preset}"))
+    if not path.exists():
+        raise FileNotFoundError(f"no bundled VQ-VAE for preset {preset!r} (looked in {path}); train one with `dsr-nb pretrain`")
+    return load_vqvae(path)
 
 
 def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size: int = 16, lr: float = 2e-4,
