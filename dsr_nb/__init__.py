@@ -3,3 +3,4 @@ __version__ = "0.1.0"
 
 from dsr_nb.config import DSRConfig
 from dsr_nb.vqvae import VQVAE
+from dsr_nb.model import DSR, Prediction

@@ -13,7 +13,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DSRConfig']
 
-# %% ../nbs/01_config.ipynb #9bd2e7fb
+# %% ../nbs/01_config.ipynb #2ef99e73
 @dataclass(frozen=True)
 class DSRConfig:
     "All sizes and weights of a DSR model. Use `DSRConfig.paper()` or `DSRConfig.tiny()`; see the table below."
@@ -32,6 +32,7 @@ class DSRConfig:
     osd_width: int = 256         # object-specific decoder: width of its first block (then ×2, ×4)
     osd_bottleneck: int = 64     # object-specific decoder: channels of its 1/16 bottleneck
     unet_width: int = 64         # anomaly detection and upsampling U-Nets: base width (then ×2, ×4, ×4)
+    score_kernel: int = 21       # image score: side of the mean filter over M before the max (odd)
     strength_min: float = 0.2    # latent anomalies: strength s ~ U[strength_min, 1)
     exclude_frac: float = 0.05   # latent anomalies: λ_s, the fraction of nearest codes never used
     focal_gamma: float = 2.0     # γ of the focal loss
@@ -41,9 +42,11 @@ class DSRConfig:
     channel_order: str = "RGB"   # order the VQ-VAE expects its input channels in ("BGR" for the authors' weights)
 
     def __post_init__(self):
-        if self.img_size % 32 or self.img_size <= 0:
-            raise ValueError(f"img_size must be a positive multiple of 32 (the lo subspace module pools twice "
-                             f"at 1/8 resolution), got {self.img_size}")
+        if self.img_size % 32 or self.img_size < 64:
+            raise ValueError(f"img_size must be a multiple of 32 and at least 64 (the lo subspace module pools "
+                             f"twice at 1/8 resolution and instance norm needs more than one pixel), got {self.img_size}")
+        if self.score_kernel % 2 == 0:
+            raise ValueError(f"score_kernel must be odd, got {self.score_kernel}")
         if self.channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {self.channel_order!r}")
         for f in fields(self):
@@ -60,7 +63,7 @@ class DSRConfig:
     def tiny(cls) -> DSRConfig:
         "A model the whole DSR pipeline trains on 2 CPU cores in minutes (128×128 input)."
         return cls(name="tiny", img_size=128, hidden=64, res_hidden=32, embed_dim=32, num_codes=512,
-                   srm_width=32, osd_width=64, osd_bottleneck=32, unet_width=16)
+                   srm_width=32, osd_width=64, osd_bottleneck=32, unet_width=16, score_kernel=11)
 
     @classmethod
     def preset(cls, name: str) -> DSRConfig:
