@@ -13,7 +13,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DSRConfig']
 
-# %% ../nbs/01_config.ipynb #2ef99e73
+# %% ../nbs/01_config.ipynb #92793dba
 @dataclass(frozen=True)
 class DSRConfig:
     "All sizes and weights of a DSR model. Use `DSRConfig.paper()` or `DSRConfig.tiny()`; see the table below."
@@ -97,8 +97,8 @@ class DSRConfig:
         "Read a config written by `save`."
         return cls.from_dict(json.loads(Path(path).read_text()))
 
-    def same_model(self, other: DSRConfig) -> list[str]:
-        "Names of the fields that change a weight's shape and differ between `self` and `other` (empty: same model)."
-        shape_fields = ["in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes",
-                        "srm_width", "osd_width", "osd_bottleneck", "unet_width"]
-        return [f for f in shape_fields if getattr(self, f) != getattr(other, f)]
+    def same_model(self, other: DSRConfig, vq_only: bool = False) -> list[str]:
+        "Fields that change a weight's shape and differ between `self` and `other` (empty: weights fit); `vq_only`: the VQ-VAE's."
+        vq_fields = ["in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes"]
+        fields_ = vq_fields if vq_only else vq_fields + ["srm_width", "osd_width", "osd_bottleneck", "unet_width"]
+        return [f for f in fields_ if getattr(self, f) != getattr(other, f)]

@@ -22,7 +22,7 @@ from .data import to_tensor_image, resize, DataError
 # %% auto #0
 __all__ = ['OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction']
 
-# %% ../nbs/10_dsr.ipynb #c256dc73
+# %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
 class DSROutput:
     "Everything `DSR.forward` computes for a B×3×S×S batch (model channel order)."
@@ -38,8 +38,8 @@ class DSR(nn.Module):
     def __init__(self, cfg: DSRConfig | None = None, vq: VQVAE | None = None):
         super().__init__()
         self.cfg = cfg = cfg or (vq.cfg if vq is not None else DSRConfig.paper())
-        if vq is not None and vq.cfg.same_model(cfg):
-            raise ValueError(f"the VQ-VAE was built for another model size: {vq.cfg.same_model(cfg)} differ")
+        if vq is not None and vq.cfg.same_model(cfg, vq_only=True):
+            raise ValueError(f"the VQ-VAE was built for another model size: {vq.cfg.same_model(cfg, vq_only=True)} differ")
         self.vq = vq if vq is not None else VQVAE(cfg)
         self.vq.requires_grad_(False)
         self.srm_lo, self.srm_hi = SubspaceRestriction(cfg), SubspaceRestriction(cfg)
