@@ -14,9 +14,19 @@ from safetensors.torch import save_file, load_file
 from .config import DSRConfig
 
 # %% auto #0
-__all__ = ['Checkpoint', 'save_checkpoint', 'CheckpointError', 'load_checkpoint']
+__all__ = ['CheckpointError', 'is_checkpoint', 'Checkpoint', 'save_checkpoint', 'load_checkpoint', 'deferred_interrupt']
 
-# %% ../nbs/05_checkpoint.ipynb #ee4b165d
+# %% ../nbs/05_checkpoint.ipynb #412aed39
+class CheckpointError(ValueError):
+    "A checkpoint folder that is missing, incomplete or of another model."
+
+
+def is_checkpoint(path) -> bool:
+    "Whether `path` is a checkpoint folder (it holds config.json and model.safetensors)."
+    path = Path(path)
+    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
 @dataclass
 class Checkpoint:
     "What a checkpoint folder holds."
@@ -30,6 +40,8 @@ def save_checkpoint(path, weights: dict[str, torch.Tensor], config: DSRConfig, m
                     train_state: dict | None = None, dtype: torch.dtype | None = None) -> Path:
     "Write a checkpoint folder atomically; `dtype=torch.float16` halves the size of float weights."
     path = Path(path)
+    if path.exists() and not is_checkpoint(path) and (path.is_file() or any(path.iterdir())):
+        raise CheckpointError(f"{path} exists and is not a dsr_nb checkpoint: refusing to replace it")
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -46,16 +58,12 @@ def save_checkpoint(path, weights: dict[str, torch.Tensor], config: DSRConfig, m
     return path
 
 
-class CheckpointError(ValueError):
-    "A checkpoint folder that is missing, incomplete or of another model."
-
-
 def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
     "Read a checkpoint folder written by `save_checkpoint` (weights as float32)."
     path = Path(path)
     if not path.exists() and path.with_name(path.name + ".old").exists():
         path = path.with_name(path.name + ".old")            # interrupted while renaming: the previous one
-    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+    if not is_checkpoint(path):
         raise CheckpointError(f"{path} is not a dsr_nb checkpoint (needs config.json and model.safetensors)")
     try:
         info = json.loads((path / "config.json").read_text())
@@ -67,3 +75,22 @@ def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
     if with_train_state and (path / "train_state.pt").is_file():
         state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
     return Checkpoint(weights, config, info.get("meta", {}), state)
+
+# %% ../nbs/05_checkpoint.ipynb #8ef3572c
+class deferred_interrupt:
+    "Within this block the first Ctrl-C only sets `.requested` (the loop stops at the next iteration); a second one stops at once."
+    def __enter__(self):
+        import signal, threading
+        self.requested, self._old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.getsignal(signal.SIGINT)
+            def handler(signum, frame):
+                self.requested = True
+                signal.signal(signal.SIGINT, self._old)
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        if self._old is not None: signal.signal(signal.SIGINT, self._old)
+        return False

@@ -314,7 +314,7 @@ def _add_defect(rng: np.random.Generator, img: np.ndarray, kind: str) -> tuple[n
         raise DataError(f"unknown defect kind {kind!r}; choose one of {', '.join(SYNTHETIC_DEFECTS)}")
     return np.clip(img, 0, 1).astype(np.float32), mask
 
-# %% ../nbs/03_data.ipynb #25bd3784
+# %% ../nbs/03_data.ipynb #80de9d50
 _SYNTH_VERSION = 1   # bump when the generator's output changes, so that caches are rebuilt
 
 def _save_png(a: np.ndarray, path: Path) -> None:
@@ -377,45 +377,6 @@ def make_synthetic(root: str | Path, category: str = "weave", n_train: int = 80,
     except OSError:                                            # another process finished first
         shutil.rmtree(work, ignore_errors=True)
         if not made_here():
-            raise
-    return out
-    work = out.parent / f".{category}.tmp-{uuid.uuid4().hex[:8]}"
-    cat_id, S = SYNTHETIC_CATEGORIES.index(category), img_size
-    rng_for = lambda *ids: np.random.default_rng([seed, cat_id, *ids])   # one stream per image
-
-    try:
-        (work / "train" / "good").mkdir(parents=True)
-        for i in range(n_train):
-            _save_png(_texture(rng_for(0, 0, i), category, S), work / "train" / "good" / f"{i:03d}.png")
-        n_bad = round(n_test * anomaly_frac)
-        (work / "test" / "good").mkdir(parents=True)
-        for i in range(n_test - n_bad):
-            _save_png(_texture(rng_for(1, 0, i), category, S), work / "test" / "good" / f"{i:03d}.png")
-        for j in range(n_bad):
-            kind_id, i = j % len(SYNTHETIC_DEFECTS), j // len(SYNTHETIC_DEFECTS)
-            kind = SYNTHETIC_DEFECTS[kind_id]
-            rng = rng_for(1, 1 + kind_id, i)
-            img = _texture(rng, category, S)
-            for _ in range(20):                                    # redraw the rare defect that is too small
-                bad, mask = _add_defect(rng, img, kind)
-                if mask.mean() >= 0.002:
-                    break
-            for sub in ("test", "ground_truth"):
-                (work / sub / kind).mkdir(parents=True, exist_ok=True)
-            _save_png(bad, work / "test" / kind / f"{i:03d}.png")
-            _save_png(mask.astype(np.float32), work / "ground_truth" / kind / f"{i:03d}_mask.png")
-        (work / marker.name).write_text(json.dumps(params, indent=1) + "\n")
-    except BaseException:                                      # interrupted: leave no half-written folder
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-
-    if out.exists():                                           # ours (checked above): replace it
-        shutil.rmtree(out, ignore_errors=True)
-    try:
-        work.rename(out)
-    except OSError:                                            # another process finished first
-        shutil.rmtree(work, ignore_errors=True)
-        if not (marker.is_file() and json.loads(marker.read_text()) == params):
             raise
     return out
 
