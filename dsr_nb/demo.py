@@ -488,7 +488,7 @@ class DemoApp:
         return ((enlarge(inj.clean), enlarge(inj.anomalous)), mask_overlay(img, edited_d, (0.0, 0.8, 0.0)),
                 heat_overlay(img, amap_d), mask_overlay(img, amap_d >= t), report)
 
-# %% ../nbs/15_demo.ipynb #b131e0bd
+# %% ../nbs/15_demo.ipynb #dd748c64
 def _example_rows(examples, names: list[str]) -> list[list[str]]:
     "Example rows [image, model] from paths or (path, model) pairs; a bare path goes with the first model."
     rows = []
@@ -589,7 +589,10 @@ def build_demo(models: dict[str, DSR] | None = None, model_dir=None, official_di
                bundled: bool = True, device=None, concurrency: int = 1, max_queue: int = 16,
                title: str = "DSR anomaly detection") -> gr.Blocks:
     "The Gradio app over the bundled models, `models`, the checkpoints in `model_dir` and the authors' `official_dir`."
-    import gradio as gr
+    try:
+        import gradio as gr                                 # an optional dependency: only the demo needs it
+    except ImportError:
+        raise ImportError("the demo needs Gradio 6: pip install 'dsr-nb[demo]'") from None
     store = ModelStore(collect_models(models, model_dir, official_dir, bundled), device)
     app = DemoApp(store)
     rows = _example_rows(examples if examples is not None else bundled_examples(names=store.names), store.names)
