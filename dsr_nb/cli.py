@@ -28,7 +28,7 @@ from .metrics import metrics_table
 # %% auto #0
 __all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'Subcommand', 'build_parser', 'run', 'main',
            'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'evaluate_and_store', 'run_train',
-           'run_eval', 'list_inputs', 'prediction_panel', 'run_predict']
+           'run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -467,3 +467,24 @@ SUBCOMMANDS["predict"] = Subcommand(
 # %% ../nbs/13_cli.ipynb #02c50133
 if __name__ == "__main__" and __package__:
     main()
+
+# %% ../nbs/13_cli.ipynb #d372b759
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
+    from dsr_nb.demo import add_demo_arguments
+    add_demo_arguments(p, device=False)
+
+def run_demo_command(args: argparse.Namespace) -> None:
+    "`dsr-nb demo`: launch the Gradio app (blocks until Ctrl-C)."
+    try:
+        from dsr_nb.demo import run_demo
+        import gradio  # noqa: F401  (a clear message if the demo extra is missing)
+    except ImportError:
+        raise CLIError("the demo needs Gradio 6: pip install 'dsr-nb[demo]'") from None
+    run_demo(args)
+
+SUBCOMMANDS["demo"] = Subcommand(
+    "demo", "launch the Gradio demo app",
+    "Detection and the latent anomaly playground in the browser, on the models that ship with dsr_nb and on\n"
+    "your own (--models DIR: one DSR checkpoint per subfolder; --official DIR: the authors' weights).",
+    "  dsr-nb demo\n  dsr-nb demo --models runs/ --port 7861",
+    _demo_arguments, run_demo_command)
