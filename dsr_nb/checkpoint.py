@@ -14,7 +14,8 @@ from safetensors.torch import save_file, load_file
 from .config import DSRConfig
 
 # %% auto #0
-__all__ = ['CheckpointError', 'is_checkpoint', 'Checkpoint', 'save_checkpoint', 'load_checkpoint', 'deferred_interrupt']
+__all__ = ['CheckpointError', 'is_checkpoint', 'Checkpoint', 'save_checkpoint', 'load_checkpoint', 'load_module',
+           'deferred_interrupt']
 
 # %% ../nbs/05_checkpoint.ipynb #412aed39
 class CheckpointError(ValueError):
@@ -75,6 +76,17 @@ def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
     if with_train_state and (path / "train_state.pt").is_file():
         state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
     return Checkpoint(weights, config, info.get("meta", {}), state)
+
+# %% ../nbs/05_checkpoint.ipynb #4722c26f
+def load_module(path, kind: str, build, what: str):
+    "Build `build(config)` and load the checkpoint at `path` into it, if its meta says `kind`; → (module, meta)."
+    from dsr_nb.vqvae import load_matching
+    ck = load_checkpoint(path)
+    if ck.meta.get("kind") != kind:
+        raise CheckpointError(f"{path} holds a {ck.meta.get('kind', 'unknown')!r} checkpoint, not {what}")
+    module = build(ck.config)
+    load_matching(module, ck.weights, source=str(path))
+    return module.eval(), {k: v for k, v in ck.meta.items() if k != "kind"}
 
 # %% ../nbs/05_checkpoint.ipynb #8ef3572c
 class deferred_interrupt:
