@@ -11,7 +11,8 @@ out.mkdir(parents=True, exist_ok=True)
 os.chdir(nb_path.parent)
 nb = read_nb(nb_path.name)
 sh = CaptureShell()
-sh.run_all(nb, exc_stop=True)
+skip = lambda cell: any(f"#| {flag}" in cell.source for flag in ("gpu", "slow", "eval: false"))   # as nbdev-test does
+sh.run_all(nb, exc_stop=True, preproc=skip)
 n = 0
 for i, cell in enumerate(nb.cells):
     for o in cell.get("outputs", []):
