@@ -17,10 +17,11 @@ from .evaluate import evaluate_model
 from .metrics import metrics_table
 
 # %% auto #0
-__all__ = ['ABLATION_MODES', 'run_ablation']
+__all__ = ['ABLATION_MODES', 'ABLATION_BUDGET', 'run_ablation']
 
-# %% ../nbs/14_ablation.ipynb #ec793b33
+# %% ../nbs/14_ablation.ipynb #0e02c78a
 ABLATION_MODES = ("latent", "image", "uniform")
+ABLATION_BUDGET = dict(stage2_iters=400, stage3_iters=100)   # per variant, at batch 8
 
 
 def run_ablation(data: str = "synthetic", category: str = "weave", modes=ABLATION_MODES, out="runs/ablation",
@@ -28,7 +29,7 @@ def run_ablation(data: str = "synthetic", category: str = "weave", modes=ABLATIO
                  progress: bool = True) -> dict[str, dict]:
     "Train one model per stage-2 anomaly mode on the same data, budget and seed; evaluate each; {mode: metrics}."
     cfg = cfg or DSRConfig.tiny()
-    tcfg = tcfg or TrainConfig.for_preset(cfg.name)
+    tcfg = tcfg or TrainConfig.for_preset(cfg.name).replace(**ABLATION_BUDGET)
     train = open_dataset(data, category, "train", cfg.img_size)
     test = open_dataset(data, category, "test", cfg.img_size)
     results = {}

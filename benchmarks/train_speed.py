@@ -1,0 +1,51 @@
+"""Time DSR's training iterations at a preset and extrapolate the whole schedule. Run by hand on a quiet machine:
+
+    python benchmarks/train_speed.py --preset tiny --iters 40 --threads 2
+
+Prints a table: seconds per stage-2 and stage-3 iteration (median of the timed iterations after warm-up),
+and the wall time the preset's full schedule (TrainConfig.for_preset) would take at that speed.
+"""
+import argparse, statistics, time
+import torch
+from dsr_nb.config import DSRConfig
+from dsr_nb.model import DSR
+from dsr_nb.pretrain import bundled_vqvae
+from dsr_nb.train import TrainConfig, stage2_step, stage3_step, init_weights
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="tiny"); ap.add_argument("--iters", type=int, default=40)
+    ap.add_argument("--warmup", type=int, default=5); ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = DSRConfig.preset(a.preset)
+    tcfg = TrainConfig.for_preset(a.preset)
+    if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)
+    vq = bundled_vqvae(a.preset) if a.preset == "tiny" else None
+    model = DSR(cfg, vq).train()
+    init_weights(model.decoder); init_weights(model.adm)
+    opt2 = torch.optim.Adam([p for m in (model.srm_lo, model.srm_hi, model.decoder, model.adm) for p in m.parameters()], tcfg.lr)
+    opt3 = torch.optim.Adam(model.ups.parameters(), tcfg.lr)
+    g, gd = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    x = torch.rand(tcfg.batch_size, 3, cfg.img_size, cfg.img_size, generator=g)
+    times = {}
+    for stage, step, opt in ((2, stage2_step, opt2), (3, stage3_step, opt3)):
+        ts = []
+        for i in range(a.warmup + a.iters):
+            t = time.perf_counter()
+            args = (model, x, cfg, tcfg, g, gd) + ((None,) if stage == 2 else ())
+            loss, _ = step(*args)
+            opt.zero_grad(); loss.backward(); opt.step()
+            if i >= a.warmup: ts.append(time.perf_counter() - t)
+        times[stage] = statistics.median(ts)
+    total = times[2] * tcfg.stage2_iters + times[3] * tcfg.stage3_iters
+    print(f"| preset | threads | batch | s/it stage 2 | s/it stage 3 | schedule (it) | full schedule |")
+    print(f"|---|---|---|---|---|---|---|")
+    print(f"| {a.preset} | {a.threads} | {tcfg.batch_size} | {times[2]:.3f} | {times[3]:.3f} | "
+          f"{tcfg.stage2_iters} + {tcfg.stage3_iters} | {total / 60:.1f} min |")
+
+
+if __name__ == "__main__":
+    main()
