@@ -20,7 +20,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_module, Checkpoin
 from .data import to_tensor_image, resize, DataError
 
 # %% auto #0
-__all__ = ['OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction']
+__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction']
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
@@ -133,11 +133,15 @@ def _predict(self: DSR, images, batch_size: int = 8, device=None, refine: bool =
 
 DSR.predict = _predict
 
-# %% ../nbs/10_dsr.ipynb #bac2560c
+# %% ../nbs/10_dsr.ipynb #9f529888
+HALF_SAFE = ("decoder.", "ups.")   # modules whose weights may be stored in fp16 (see the text)
+
+
 def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None) -> Path:
-    "Save the model (and optionally a training state) as a checkpoint folder."
-    return save_checkpoint(path, self.state_dict(), self.cfg, {"kind": "dsr", **self.meta}, train_state,
-                           torch.float16 if fp16 else None)
+    "Save the model (and optionally a training state) as a checkpoint folder; `fp16` halves the decoder and upsampler."
+    half = lambda k, v: fp16 and k.startswith(HALF_SAFE) and v.is_floating_point()
+    weights = {k: v.half() if half(k, v) else v for k, v in self.state_dict().items()}
+    return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state)
 
 
 def _load(cls, path, device="cpu") -> DSR:
