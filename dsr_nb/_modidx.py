@@ -340,5 +340,6 @@ d = { 'settings': { 'branch': 'main',
                               'dsr_nb.vqvae.check_images': ('vqvae.html#check_images', 'dsr_nb/vqvae.py'),
                               'dsr_nb.vqvae.count_params': ('vqvae.html#count_params', 'dsr_nb/vqvae.py'),
                               'dsr_nb.vqvae.load_matching': ('vqvae.html#load_matching', 'dsr_nb/vqvae.py'),
+                              'dsr_nb.vqvae.load_official': ('vqvae.html#load_official', 'dsr_nb/vqvae.py'),
                               'dsr_nb.vqvae.map_keys': ('vqvae.html#map_keys', 'dsr_nb/vqvae.py'),
                               'dsr_nb.vqvae.read_state_dict': ('vqvae.html#read_state_dict', 'dsr_nb/vqvae.py')}}}

@@ -17,7 +17,8 @@ from .quantize import VectorQuantizer, Quantized
 
 # %% auto #0
 __all__ = ['OFFICIAL_VQ_KEYS', 'ResidualBlock', 'ResidualStack', 'EncoderHi', 'EncoderLo', 'GeneralDecoder', 'Encoding', 'VQVAE',
-           'check_images', 'count_params', 'map_keys', 'WeightsMismatch', 'load_matching', 'read_state_dict']
+           'check_images', 'count_params', 'map_keys', 'WeightsMismatch', 'load_matching', 'read_state_dict',
+           'load_official']
 
 # %% ../nbs/02_vqvae.ipynb #96b0d568
 class ResidualBlock(nn.Module):
@@ -168,7 +169,7 @@ def count_params(m: nn.Module) -> int:
     "Number of parameters of a module (codebooks are buffers and do not count)."
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/02_vqvae.ipynb #5dfd59a0
+# %% ../nbs/02_vqvae.ipynb #1da0b93c
 OFFICIAL_VQ_KEYS = [  # (authors' key pattern, our key) — applied in order, first match wins
     (r"^_encoder_b\._conv_(\d)\.", r"enc_hi.conv\1."),
     (r"^_encoder_t\._conv_(\d)\.", r"enc_lo.conv\1."),
@@ -237,11 +238,18 @@ def read_state_dict(path, strip_prefixes: tuple[str, ...] = ()) -> dict:
 
 
 @torch.no_grad()
+def load_official(model: nn.Module, path, key_map: list[tuple[str, str]], strip_prefixes: tuple[str, ...] = ("module.",),
+                  drop: dict | None = None) -> nn.Module:
+    "Load one of the authors' files into `model`: read safely, drop stale keys (`drop(state)`), rename by `key_map`, load strictly."
+    state = read_state_dict(path, strip_prefixes)
+    if drop is not None: state = drop(state)
+    load_matching(model, {k: v.float() for k, v in map_keys(state, key_map).items()}, source=str(path))
+    return model.eval()
+
+
 def _from_official(cls, path) -> VQVAE:
     "A paper-preset `VQVAE` holding the authors' `vq_model_pretrained_128_4096.pckl` (BGR input)."
-    state = read_state_dict(path, strip_prefixes=("model.discrete_latent_model.", "discrete_latent_model.", "module."))
-    model = cls(DSRConfig.paper().replace(channel_order="BGR"))
-    load_matching(model, {k: v.float() for k, v in map_keys(state, OFFICIAL_VQ_KEYS).items()}, source=str(path))
-    return model.eval()
+    return load_official(cls(DSRConfig.paper().replace(channel_order="BGR")), path, OFFICIAL_VQ_KEYS,
+                         ("model.discrete_latent_model.", "discrete_latent_model.", "module."))
 
 VQVAE.from_official = classmethod(_from_official)
