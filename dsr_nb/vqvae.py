@@ -89,7 +89,7 @@ class GeneralDecoder(nn.Module):
         x = F.relu(self.up1(x))              # B×C/2×S/2×S/2
         return self.up2(x)                   # B×3×S×S
 
-# %% ../nbs/02_vqvae.ipynb #2afd20de
+# %% ../nbs/02_vqvae.ipynb #8530f97d
 @dataclass
 class Encoding:
     "The discrete representation of a batch of images (S = image side)."
@@ -119,9 +119,13 @@ class VQVAE(nn.Module):
         self.upsample_lo = nn.ConvTranspose2d(D, D, 4, stride=2, padding=1)   # the authors' `upsample_t`
         self.decoder = GeneralDecoder(cfg)
 
+    def features_hi(self, enc_hi: torch.Tensor, q_lo: torch.Tensor) -> torch.Tensor:
+        "z_hi (B×D×S/4×S/4) from the hi encoder output and (possibly altered) Q_lo."
+        return self.pre_vq_hi(torch.cat([enc_hi, self.upsample_lo(q_lo)], 1))
+
     def quantize_hi(self, enc_hi: torch.Tensor, q_lo: torch.Tensor) -> tuple[torch.Tensor, Quantized]:
         "z_hi from the hi encoder output and (possibly altered) Q_lo, and its quantization."
-        z_hi = self.pre_vq_hi(torch.cat([enc_hi, self.upsample_lo(q_lo)], 1))  # B×D×S/4×S/4
+        z_hi = self.features_hi(enc_hi, q_lo)                                   # B×D×S/4×S/4
         return z_hi, self.vq_hi(z_hi)
 
     def encode(self, x: torch.Tensor) -> Encoding:
