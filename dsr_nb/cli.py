@@ -28,7 +28,7 @@ from .metrics import metrics_table
 # %% auto #0
 __all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'Subcommand', 'build_parser', 'run', 'main',
            'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'evaluate_and_store', 'run_train',
-           'run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command']
+           'run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command', 'run_export']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -44,7 +44,7 @@ def one_line(e: BaseException) -> str:
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
     return "; ".join(lines) or type(e).__name__
 
-# %% ../nbs/13_cli.ipynb #4ebe0d14
+# %% ../nbs/13_cli.ipynb #9f59eadb
 @dataclass(frozen=True)
 class Subcommand:
     "One `dsr-nb` subcommand: its name, help line, description, examples, argument adder and runner."
@@ -76,6 +76,7 @@ _EPILOG = """examples:
   dsr-nb predict --model runs/weave photo.png more_photos/              # heat maps + scores.csv
   dsr-nb eval --model runs/weave --data synthetic --category weave --out runs/weave-eval
   dsr-nb pretrain --preset tiny --steps 6000 --out runs/vq              # stage 1 (a tiny one ships with dsr_nb)
+  dsr-nb export runs/weave weave.onnx                                   # ONNX, to run without PyTorch
 
 Run `dsr-nb COMMAND --help` for the options of one command. Errors are one line on stderr (exit code 2);
 Ctrl-C saves the progress of a training run (exit code 130), and --resume continues it."""
@@ -464,10 +465,6 @@ SUBCOMMANDS["predict"] = Subcommand(
     "  dsr-nb predict --model runs/weave ~/mvtec_ad/carpet/test --recursive --threshold 0.6",
     _predict_arguments, run_predict)
 
-# %% ../nbs/13_cli.ipynb #02c50133
-if __name__ == "__main__" and __package__:
-    main()
-
 # %% ../nbs/13_cli.ipynb #d372b759
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from dsr_nb.demo import add_demo_arguments
@@ -488,3 +485,82 @@ SUBCOMMANDS["demo"] = Subcommand(
     "your own (--models DIR: one DSR checkpoint per subfolder; --official DIR: the authors' weights).",
     "  dsr-nb demo\n  dsr-nb demo --models runs/ --port 7861",
     _demo_arguments, run_demo_command)
+
+# %% ../nbs/13_cli.ipynb #f11d1e63
+from .export import (OUTPUTS, TIE, require, resolve_model, onnx_out_path, export_onnx, read_metadata, check_onnx)
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a model folder saved by `dsr-nb train`, or the name of a bundled model "
+                   "(synthetic-weave, elpv-mono, elpv-poly)")
+    p.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument("--score-only", action="store_true", help="leave out the upsampling U-Net: outputs score and coarse_map "
+                   "only (smaller and faster; the score is the same)")
+    p.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset version (default: 18)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT.onnx if it exists")
+    p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                   help="compare the file with PyTorch under onnxruntime on a random batch of two images (default: --check)")
+    p.add_argument("--check-images", nargs="+", metavar="IMAGE", help="also compare on these image files (resized to the model size)")
+    p.add_argument("--tolerance", type=float, default=1e-4, metavar="T", help="largest allowed difference from PyTorch (default: 1e-4)")
+
+def run_export(args: argparse.Namespace) -> None:
+    "`dsr-nb export`: write a model as an ONNX file and check it against PyTorch."
+    t0 = time.time()
+    try:
+        for module in ("onnx", "onnxscript") + (("onnxruntime",) if args.check else ()): require(module)
+    except ImportError as e: raise CLIError(str(e)) from None
+    if args.device not in ("auto", "cpu"): raise CLIError(f"export runs on the CPU (the ONNX graph is device-free); drop --device {args.device}")
+    if args.check_images and not args.check: raise CLIError("--check-images needs --check")
+    if not args.tolerance > 0: raise CLIError(f"--tolerance must be positive, got {args.tolerance}")
+    out = onnx_out_path(args.out)
+    if out.exists() and not args.overwrite: raise CLIError(f"{out} already exists; add --overwrite to replace it")
+    model = DSR.load(resolve_model(args.model))
+    S = model.cfg.img_size
+    images = [(Path(p).name, model.vq.to_model_order(resize(load_image(p), S))[None])            # each 1×3×S×S
+              for p in args.check_images or []]
+    export_onnx(model, out, score_only=args.score_only, opset=args.opset)
+    meta = read_metadata(out)
+    names = OUTPUTS[meta["variant"]]
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, opset {args.opset}): the {meta['variant']} variant of {args.model}, "
+          f"{model.cfg.name} preset")
+    print(f"  input  image: float32 B×3×{S}×{S}, {model.cfg.channel_order}, values in [0, 1] (B is dynamic)")
+    print(f"  output {', '.join(names)}")
+    if args.check:
+        batches = [("random, 2 images", torch.rand(2, 3, S, S, generator=torch.Generator().manual_seed(0))), *images]
+        width = max(len(n) for n, _ in batches) + 2
+        print(f"\ncheck against PyTorch (onnxruntime {require('onnxruntime').__version__}): largest absolute difference")
+        print(f"{'input':<{width}}" + "".join(f"{n:>15}" for n in names) + f"{'codes changed':>16}{'same codes':>12}")
+        checks = []
+        for label, x in batches:
+            c = check_onnx(out, model, x)
+            checks.append((label, c))
+            print(f"{label:<{width}}" + "".join(f"{c.diff[n]:15.2e}" for n in names)
+                  + f"{c.codes_changed:>9}/{c.codes:<6}{max(c.diff_same_codes.values()):12.2e}")
+        if any(c.codes_changed for _, c in checks):
+            print("a changed code is a nearest-code decision that onnxruntime's float rounding tipped to a near-tied "
+                  "neighbour;\n'same codes' is the difference once PyTorch is given onnxruntime's codes (see chapter 16)")
+        bad = [(label, c) for label, c in checks if not c.ok(args.tolerance)]
+        if bad:
+            label, c = bad[0]
+            why = (f"a changed code was not a near tie (relative gap {c.largest_gap:.2g})" if c.largest_gap > TIE else
+                   f"it differs from PyTorch by {max(c.diff_same_codes.values()):.2e} given the same codes")
+            raise CLIError(f"{out} failed the check on {label}: {why}, more than --tolerance {args.tolerance:g}; "
+                           f"the file was written but do not rely on it")
+        print(f"check passed: within {args.tolerance:g} of PyTorch given the same codes")
+    else: print("not checked against PyTorch (--no-check)")
+    print(f"wall time {time.time() - t0:.1f} s")
+
+SUBCOMMANDS["export"] = Subcommand(
+    "export", "write a model as an ONNX file, checked against PyTorch",
+    "Export a trained model to ONNX, to run it with onnxruntime (or any ONNX runtime) without PyTorch. The graph\n"
+    "takes B×3×S×S float images in [0, 1] in the model's channel order and returns score, anomaly_map (M_r),\n"
+    "coarse_map (M), recon_general and recon_specific; --score-only returns score and coarse_map. The file's\n"
+    "metadata holds the preset, S, the channel order and the model's thresholds. By default the file is compared\n"
+    "with PyTorch under onnxruntime and the command fails if they differ by more than --tolerance.",
+    "  dsr-nb export synthetic-weave weave.onnx\n"
+    "  dsr-nb export runs/weave weave-score.onnx --score-only\n"
+    "  dsr-nb export runs/weave weave.onnx --check-images photo.png --overwrite",
+    _export_arguments, run_export)
+
+# %% ../nbs/13_cli.ipynb #02c50133
+if __name__ == "__main__" and __package__:
+    main()

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from einops import rearrange
 
 # %% auto #0
-__all__ = ['code_distances', 'nearest_code', 'CodeUsage', 'code_usage', 'Quantized', 'VectorQuantizer']
+__all__ = ['code_distances', 'exporting', 'nearest_code', 'CodeUsage', 'code_usage', 'Quantized', 'VectorQuantizer']
 
-# %% ../nbs/00_quantize.ipynb #1e2febe2
+# %% ../nbs/00_quantize.ipynb #98369ae2
 def code_distances(x: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     "Squared L2 distances between the rows of `x` (N×D) and of `codebook` (K×D), as one matmul: N×K."
     x2 = x.pow(2).sum(1, keepdim=True)                        # N×1
@@ -24,9 +24,15 @@ def code_distances(x: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     return torch.addmm(e2 + x2, x, codebook.t(), alpha=-2.0)  # N×K
 
 
+def exporting() -> bool:
+    "True while `torch.export`, `torch.onnx.export` or `torch.jit.trace` records a graph (chapter 16)."
+    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or torch.compiler.is_exporting()
+
+
 def nearest_code(x: torch.Tensor, codebook: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
     "Index of the nearest codebook row (squared L2) for every row of `x` (N×D) → N (int64)."
     e2 = codebook.pow(2).sum(1)                               # K; ‖x‖² does not change the argmin
+    if exporting(): return torch.addmm(e2, x, codebook.t(), alpha=-2.0).argmin(1)   # one chunk: N stays symbolic
     out = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
     for s in range(0, x.shape[0], chunk):
         out[s:s + chunk] = torch.addmm(e2, x[s:s + chunk], codebook.t(), alpha=-2.0).argmin(1)
