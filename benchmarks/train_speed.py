@@ -10,7 +10,7 @@ import torch
 from dsr_nb.config import DSRConfig
 from dsr_nb.model import DSR
 from dsr_nb.pretrain import bundled_vqvae
-from dsr_nb.train import TrainConfig, stage2_step, stage3_step, init_weights
+from dsr_nb.train import TrainConfig, SampleRNG, stage2_step, stage3_step, init_weights
 
 
 def main():
@@ -28,14 +28,14 @@ def main():
     init_weights(model.decoder); init_weights(model.adm)
     opt2 = torch.optim.Adam([p for m in (model.srm_lo, model.srm_hi, model.decoder, model.adm) for p in m.parameters()], tcfg.lr)
     opt3 = torch.optim.Adam(model.ups.parameters(), tcfg.lr)
-    g, gd = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(0)
     x = torch.rand(tcfg.batch_size, 3, cfg.img_size, cfg.img_size, generator=g)
     times = {}
     for stage, step, opt in ((2, stage2_step, opt2), (3, stage3_step, opt3)):
         ts = []
         for i in range(a.warmup + a.iters):
             t = time.perf_counter()
-            args = (model, x, cfg, tcfg, g, gd) + ((None,) if stage == 2 else ())
+            args = (model, x, cfg, tcfg, SampleRNG.for_batch(0, i, range(tcfg.batch_size)))
             loss, _ = step(*args)
             opt.zero_grad(); loss.backward(); opt.step()
             if i >= a.warmup: ts.append(time.perf_counter() - t)

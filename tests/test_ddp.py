@@ -1,0 +1,119 @@
+"""Stages 2 and 3 in two CPU processes (torchrun, gloo): the same training as one process on the same global
+batch, only process 0 writes, a Ctrl-C stops both processes at the same iteration and --resume continues, and a
+batch that does not split over the processes is a one-line error. See chapter 11, "Several processes"."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dsr_nb.model import DSR
+from dsr_nb.train import TrainConfig
+
+torch.set_num_threads(1)
+WORKER = Path(__file__).with_name("ddp_worker.py")
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+CLI = ["train", "--data", "synthetic", "--category", "weave", "--batch-size", "4", "--no-eval", "--device", "cpu", "-q"]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ddp")
+
+
+@pytest.fixture(scope="module")
+def env(work) -> dict:
+    return {**os.environ, "DSR_NB_CACHE": str(work / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+
+
+def run(args, env, cwd, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert r.returncode == 0, f"exit code {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    return r
+
+
+def records(spy: Path) -> dict[int, dict]:
+    return {int(p.stem[4:]): json.loads(p.read_text()) for p in spy.glob("rank*.json")}
+
+
+def test_two_processes_train_like_one(work, env):
+    "2 processes × 2 images against 1 process × 4 images, same seed: the same losses and (nearly all) the same weights."
+    runs = {}
+    for name, launcher in (("ddp", TORCHRUN), ("single", [sys.executable])):
+        spy = work / f"spy-{name}"; spy.mkdir()
+        ok(run([*launcher, WORKER, "lib", work / name, spy], env, work))
+        runs[name] = records(spy)
+    ddp, single = runs["ddp"], runs["single"]
+    assert sorted(ddp) == [0, 1] and ddp[0]["world"] == 2 and single[0]["world"] == 1
+    # only process 0 wrote: the checkpoint after iteration 2 and the finished model
+    assert ddp[0]["saves"] == [str(work / "ddp")] * 2 and single[0]["saves"] == [str(work / "single")] * 2
+    assert ddp[1]["saves"] == []
+    # the losses (DDP: averaged over the processes) of every iteration
+    for stage in ("stage2", "stage3"):
+        for a, b in zip(ddp[0]["log"][stage], single[0]["log"][stage], strict=True):
+            for k in a: assert abs(a[k] - b[k]) < 2e-5, (stage, k, a[k], b[k])
+    for stage in ("stage2", "stage3"): assert ddp[1]["log"][stage] == ddp[0]["log"][stage]   # all log the global losses
+    # the weights: the gradients agree to float rounding (chapter 11), but Adam's first steps move each weight by
+    # about ±lr whatever the size of its gradient, so a weight whose gradient is at the level of rounding (the
+    # biases that InstanceNorm cancels, a few others) may move either way. Nearly all agree to 1e-5; none can
+    # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr.
+    a, b = DSR.load(work / "ddp").state_dict(), DSR.load(work / "single").state_dict()
+    lr, steps = TrainConfig().lr, 4
+    report = []
+    for module in ("srm_lo", "srm_hi", "decoder", "adm", "ups"):
+        d = torch.cat([(a[k] - b[k]).abs().flatten() for k in a if k.startswith(module + ".")])
+        close = float((d <= 1e-5).float().mean())
+        report.append(f"{module}: max {float(d.max()):.1e}, {close:.2%} within 1e-5")
+        assert close > 0.95 and float(d.max()) <= 2 * lr * steps, report[-1]
+    for k in a:
+        if k.startswith("vq."): assert torch.equal(a[k], b[k]), k        # the frozen VQ-VAE never moves
+    print("; ".join(report))
+
+
+def test_ctrl_c_stops_both_processes_and_resume_continues(work, env):
+    out, spy = work / "interrupted", work / "spy-cli"
+    spy.mkdir()
+    argv = [*CLI, "--out", out, "--iters2", 40, "--iters3", 0, "--save-every", 1]
+    p = subprocess.Popen([str(a) for a in [*TORCHRUN, WORKER, "cli", spy, *argv]], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, cwd=work,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 180
+        while not (out / "config.json").exists():                     # the first checkpoint: training runs
+            assert p.poll() is None, p.communicate()
+            assert time.time() < deadline, "no checkpoint after 180 s"
+            time.sleep(0.1)
+        p.send_signal(signal.SIGINT)                                   # Ctrl-C in the terminal reaches torchrun
+        stdout, stderr = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None: p.kill()
+    assert p.returncode != 0
+    meta = json.loads((out / "config.json").read_text())["meta"]
+    done = meta["iteration"]
+    assert meta["finished"] is False and 1 <= done < 40 and meta["processes"] == 2
+    rec = records(spy)
+    assert sorted(rec) == [0, 1]
+    assert rec[1]["saves"] == [] and rec[1]["synthetic"] == []          # process 1 wrote nothing
+    assert len(rec[0]["synthetic"]) == 1 and rec[0]["saves"] and set(rec[0]["saves"]) == {str(out)}
+    notes = [l for l in stderr.splitlines() if l.startswith("dsr-nb: interrupted")]
+    assert len(notes) == 1, stderr                                      # said once, by process 0
+    assert f"iteration {done} of 40 is saved in {out}; continue with: torchrun --nproc_per_node 2 -m dsr_nb.cli train" in notes[0]
+    # resume under torchrun with the module launcher, two iterations more
+    r = ok(run([*TORCHRUN, "-m", "dsr_nb.cli", *argv, "--resume", "--iters2", done + 2], env, work))
+    assert r.stdout.count("trained DSR") == 1, r.stdout                 # process 0 reports, once
+    model = DSR.load(out)
+    assert (model.meta["finished"], model.meta["iteration"], model.meta["processes"]) == (True, done + 2, 2)
+
+
+def test_batch_must_split_over_the_processes(work, env):
+    r = run([*TORCHRUN, "-m", "dsr_nb.cli", *CLI, "--out", work / "odd", "--batch-size", 3, "--iters2", 1, "--iters3", 0],
+            env, work)
+    assert r.returncode != 0
+    errors = [l for l in r.stderr.splitlines() if l.startswith("dsr-nb: error:")]
+    assert errors == ["dsr-nb: error: the batch size 3 does not split evenly over 2 processes: it is the global batch "
+                      "(all processes together), so use a multiple of 2, e.g. 2 or 4"], r.stderr
+    assert not (work / "odd").exists()
