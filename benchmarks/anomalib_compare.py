@@ -195,12 +195,13 @@ def train2_runner(model, impl, x, g):
     from dsr_nb.perlin import perlin_masks
     params = lambda mods: [p for m in mods for p in m.parameters()]
     if impl == "ours":
-        from dsr_nb.train import TrainConfig, stage2_step
+        from dsr_nb.train import TrainConfig, SampleRNG, stage2_step
         model.train()
         opt = torch.optim.Adam(params([model.srm_lo, model.srm_hi, model.decoder, model.adm]), lr=2e-4)
         cfg, tcfg, xm = model.cfg, TrainConfig(batch_size=len(x)), model.vq.to_model_order(x)
+        it = iter(range(10**6))
         def run():
-            loss, _ = stage2_step(model, xm, cfg, tcfg, g, g)
+            loss, _ = stage2_step(model, xm, cfg, tcfg, SampleRNG.for_batch(0, next(it), range(len(x))))
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return run
     _, lossmod = load_anomalib()
