@@ -280,6 +280,7 @@ def main():
     ap.add_argument("--part", choices=["equivalence", "speed", "all"], default="all")
     ap.add_argument("--cases", nargs="+", default=["infer", "score", "train2", "latent", "latent1"])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 8])
+    ap.add_argument("--impls", nargs="+", default=["anomalib", "ours"], help="time only these (e.g. ours, for a before/after)")
     ap.add_argument("--repeats", type=int, default=3); ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "anomalib_compare.json", help="where to write the raw numbers")
@@ -314,7 +315,7 @@ def main():
             rows = []
             for case in a.cases:
                 for b in a.batches:
-                    for impl in ("anomalib", "ours"):
+                    for impl in a.impls:
                         if case in ("score", "latent1") and impl == "anomalib": continue   # same anomalib work as infer / latent
                         reps = a.repeats
                         spec = dict(case=case, impl=impl, batch=b, repeats=reps, warmup=a.warmup, threads=a.threads, folder=tmp)

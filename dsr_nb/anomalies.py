@@ -15,8 +15,8 @@ from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
 
 # %% auto #0
-__all__ = ['LEVELS', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask', 'lo_reach',
-           'requantize_hi', 'sample_latent_anomalies', 'image_anomalies']
+__all__ = ['LEVELS', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
+           'select_images', 'lo_reach', 'requantize_hi', 'sample_latent_anomalies', 'image_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
 LEVELS = ("normal", "both", "lo", "hi")  # plan.level codes 0..3
@@ -78,7 +78,7 @@ def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook
     out[cells] = codebook[chosen].to(q.dtype)
     return rearrange(out, "(n h w) d -> n d h w", n=n, h=h, w=w)
 
-# %% ../nbs/07_latent_anomalies.ipynb #562562d8
+# %% ../nbs/07_latent_anomalies.ipynb #98e3e333
 @dataclass
 class LatentAnomalies:
     "A batch with anomalies in its codes."
@@ -93,6 +93,11 @@ def latent_mask(mask: torch.Tensor, grid: int) -> torch.Tensor:
     return F.max_pool2d(mask, mask.shape[-1] // grid)
 
 
+def select_images(enc: Encoding, d) -> Encoding:
+    "The encoding of images `d` (indices or a slice) of a batch."
+    return Encoding(*(v[d] if isinstance(v, torch.Tensor) and v.ndim > 0 else v for v in vars(enc).values()))
+
+
 def lo_reach(vq: VQVAE, m_lo: torch.Tensor) -> torch.Tensor:
     "The hi cells (B×1×S/4×S/4, bool) whose features z_hi can change when the lo codes under m_lo (B×1×S/8×S/8) change."
     up = vq.upsample_lo                                       # z_hi = pre_vq_hi(cat(enc_hi, up(Q_lo))), pre_vq_hi is 1×1
@@ -100,13 +105,15 @@ def lo_reach(vq: VQVAE, m_lo: torch.Tensor) -> torch.Tensor:
     return F.conv_transpose2d(m_lo, ones, stride=up.stride, padding=up.padding, output_padding=up.output_padding) > 0
 
 
-def requantize_hi(vq: VQVAE, enc_hi: torch.Tensor, q_lo: torch.Tensor, idx_hi: torch.Tensor, m_lo: torch.Tensor):
-    "z_hi from edited lo codes, and hi code indices (B×S/4×S/4) re-chosen only where the edit can reach."
-    z_hi = vq.features_hi(enc_hi, q_lo)                                               # B×D×S/4×S/4
-    cells = rearrange(lo_reach(vq, m_lo), "b 1 h w -> (b h w)").nonzero().squeeze(1)
-    idx = idx_hi.clone()
+def requantize_hi(vq: VQVAE, enc: Encoding, q_lo: torch.Tensor, m_lo: torch.Tensor):
+    "z_hi from edited lo codes `q_lo`, and hi indices and codes re-chosen only where the edit can reach (else `enc`'s)."
+    z_hi = vq.features_hi(enc.enc_hi, q_lo)                                           # B×D×S/4×S/4
+    reach = lo_reach(vq, m_lo)                                                         # B×1×S/4×S/4
+    cells = rearrange(reach, "b 1 h w -> (b h w)").nonzero().squeeze(1)
+    idx = enc.idx_hi.clone()
     idx.view(-1)[cells] = nearest_code(rearrange(z_hi, "b d h w -> (b h w) d")[cells].float(), vq.vq_hi.embedding)
-    return z_hi, idx
+    q_hi = torch.where(reach, vq.vq_hi.lookup(idx).to(enc.q_hi.dtype), enc.q_hi)      # untouched cells: bit for bit
+    return z_hi, idx, q_hi
 
 
 def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: AnomalyPlan,
@@ -127,8 +134,8 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     z_hi, base_hi = enc.z_hi.clone(), enc.q_hi.clone()
     if len(both_idx):                                                                 # hi from the edited lo
         d = both_idx.to(dev)
-        z_b, idx = requantize_hi(vq, enc.enc_hi[d], q_lo[d], enc.idx_hi[d], m_lo[d])
-        z_hi[d], base_hi[d] = z_b.to(z_hi.dtype), vq.vq_hi.lookup(idx).to(base_hi.dtype)
+        z_b, _, q_b = requantize_hi(vq, select_images(enc, d), q_lo[d], m_lo[d])
+        z_hi[d], base_hi[d] = z_b.to(z_hi.dtype), q_b
         q_hi[d] = base_hi[d]
     hi_idx = plan.uses_hi().nonzero().squeeze(1)
     if len(hi_idx):
