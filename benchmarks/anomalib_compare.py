@@ -34,7 +34,11 @@ threads, fp32, median of `--repeats` runs after `--warmup`. Cases:
           draws the training mix (half the images normal), a fresh plan and fresh strengths each run;
           anomalib does the same work whatever the plan. At least 10 runs.
   latent1 the same with every image anomalous at both levels: our costliest plan, against the same anomalib row.
-Peak memory: the process's peak RSS (VmHWM) during the timed runs minus its RSS just before them.
+Peak memory: the process's peak RSS (VmHWM) during warm-up and timed runs minus its RSS just before them.
+
+Ours runs as `DSR.predict` and `train_dsr` do on a CPU, with `keep_large_blocks()` (glibc keeps big blocks in its
+heap instead of mapping fresh pages for every large tensor; chapter 10). So that no one mistakes that setting for the
+whole story, anomalib also runs a second time with the same setting ("anomalib+malloc", inference and stage 2).
 """
 from __future__ import annotations
 import argparse, functools, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, types
@@ -104,7 +108,7 @@ def build(impl: str, folder: Path):
     if impl == "ours":
         from dsr_nb.model import DSR
         return DSR.from_official(folder / VQ_FILE, folder, "bench").eval()
-    tm, _ = load_anomalib()
+    tm, _ = load_anomalib()                                   # "anomalib" or "anomalib+malloc"
     m = tm.DsrModel()
     m.load_state_dict(torch.load(folder / "anomalib_dsr.pt", weights_only=True))
     return m.eval()
@@ -160,6 +164,12 @@ def worker(case: str, impl: str, batch: int, repeats: int, warmup: int, threads:
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    tuned = False
+    if impl in ("ours", "anomalib+malloc"):       # what DSR.predict and train_dsr do on a CPU (chapter 10)
+        try: from dsr_nb.model import keep_large_blocks
+        except ImportError: keep_large_blocks = None  # an older dsr_nb (PYTHONPATH=<old checkout>, for a before/after)
+        tuned = keep_large_blocks is not None and keep_large_blocks()
+        if impl == "anomalib+malloc": assert tuned, "glibc's mallopt did not take effect"
     model = build(impl, folder)
     x = images("real", batch)
     g = torch.Generator().manual_seed(0)
@@ -177,13 +187,13 @@ def worker(case: str, impl: str, batch: int, repeats: int, warmup: int, threads:
         repeats = max(repeats, 10)
     else:
         raise SystemExit(f"unknown case {case}")
-    for _ in range(warmup): run()
     reset_peak(); base = rss_mb()
+    for _ in range(warmup): run()
     ts = []
     for _ in range(repeats):
         t = time.perf_counter(); run(); ts.append(time.perf_counter() - t)
     return {"case": case, "impl": impl, "batch": batch, "median_s": statistics.median(ts), "times": ts,
-            "peak_mb": max(0.0, peak_mb() - base), "threads": torch.get_num_threads()}
+            "peak_mb": max(0.0, peak_mb() - base), "threads": torch.get_num_threads(), "malloc_tuned": tuned}
 
 
 def ours_predict(model, x, batch, refine):
@@ -280,7 +290,8 @@ def main():
     ap.add_argument("--part", choices=["equivalence", "speed", "all"], default="all")
     ap.add_argument("--cases", nargs="+", default=["infer", "score", "train2", "latent", "latent1"])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 8])
-    ap.add_argument("--impls", nargs="+", default=["anomalib", "ours"], help="time only these (e.g. ours, for a before/after)")
+    ap.add_argument("--impls", nargs="+", default=["anomalib", "anomalib+malloc", "ours"],
+                    help="time only these (e.g. ours, for a before/after)")
     ap.add_argument("--repeats", type=int, default=3); ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "anomalib_compare.json", help="where to write the raw numbers")
@@ -316,7 +327,8 @@ def main():
             for case in a.cases:
                 for b in a.batches:
                     for impl in a.impls:
-                        if case in ("score", "latent1") and impl == "anomalib": continue   # same anomalib work as infer / latent
+                        if case in ("score", "latent1") and impl.startswith("anomalib"): continue   # = anomalib's infer / latent
+                        if impl == "anomalib+malloc" and case not in ("infer", "train2"): continue
                         reps = a.repeats
                         spec = dict(case=case, impl=impl, batch=b, repeats=reps, warmup=a.warmup, threads=a.threads, folder=tmp)
                         r = run_worker(spec); rows.append(r)
@@ -331,8 +343,9 @@ def main():
 
 def print_speed(rows: list[dict], fp: dict) -> None:
     get = lambda c, i, b: next((r for r in rows if (r["case"], r["impl"], r["batch"]) == (c, i, b)), None)
-    print("\n| case | batch | anomalib s | ours s | speed-up | anomalib peak MB | ours peak MB | ours GFLOP/s (of GEMM peak) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| case | batch | anomalib s | ours s | speed-up | anomalib with our malloc setting s | speed-up over that | "
+          "anomalib peak MB | ours peak MB | ours GFLOP/s (of GEMM peak) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["impl"] != "ours": continue
         ref = get({"score": "infer", "latent1": "latent"}.get(r["case"], r["case"]), "anomalib", r["batch"])
@@ -344,8 +357,10 @@ def print_speed(rows: list[dict], fp: dict) -> None:
         name = {"infer": "inference (maps + score)", "score": "score only (vs anomalib full)",
                 "train2": "stage-2 step", "latent": "latent anomalies (training mix)",
                 "latent1": "latent anomalies (all images, both levels)"}[r["case"]]
+        tuned = get({"score": "infer"}.get(r["case"], r["case"]), "anomalib+malloc", r["batch"])
+        t_cols = f"{tuned['median_s']:.3f} | {tuned['median_s'] / r['median_s']:.2f}×" if tuned else "– | –"
         print(f"| {name} | {r['batch']} | {ref['median_s']:.3f} | {r['median_s']:.3f} | {ref['median_s'] / r['median_s']:.2f}× | "
-              f"{ref['peak_mb']:.0f} | {r['peak_mb']:.0f} | {rate} |")
+              f"{t_cols} | {ref['peak_mb']:.0f} | {r['peak_mb']:.0f} | {rate} |")
     ref = get("infer", "anomalib", rows[0]["batch"]) if rows else None
     for r in rows:
         if r["impl"] == "anomalib" and r["case"] == "infer":

@@ -16,6 +16,7 @@ Results and the decision for each are in benchmarks/README.md.
 import argparse, copy, statistics, time, warnings
 import torch
 from dsr_nb import DSR, DSRConfig
+from dsr_nb.model import keep_large_blocks
 from dsr_nb.export import ExportedDSR          # DSR.forward as a tuple: score, M_r[:, 1], M[:, 1], I_gen, I_spc
 
 
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    keep_large_blocks()                            # as DSR.predict does on a CPU (chapter 10)
     torch.manual_seed(0)
     model = DSR(DSRConfig.paper()).eval()
     x = torch.rand(a.batch, 3, 256, 256, generator=torch.Generator().manual_seed(0))

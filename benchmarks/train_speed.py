@@ -8,7 +8,7 @@ and the wall time the preset's full schedule (TrainConfig.for_preset) would take
 import argparse, statistics, time
 import torch
 from dsr_nb.config import DSRConfig
-from dsr_nb.model import DSR
+from dsr_nb.model import DSR, keep_large_blocks
 from dsr_nb.pretrain import bundled_vqvae
 from dsr_nb.train import TrainConfig, SampleRNG, stage2_step, stage3_step, init_weights
 
@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    keep_large_blocks()                                  # as train_dsr does on a CPU (chapter 10)
     cfg = DSRConfig.preset(a.preset)
     tcfg = TrainConfig.for_preset(a.preset)
     if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)

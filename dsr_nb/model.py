@@ -20,7 +20,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_module, Checkpoin
 from .data import to_tensor_image, resize, DataError
 
 # %% auto #0
-__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction']
+__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'keep_large_blocks']
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
@@ -100,7 +100,26 @@ def _as_list(images) -> list:
     if isinstance(images, np.ndarray) and images.ndim == 4: return list(images)
     return [images]
 
-# %% ../nbs/10_dsr.ipynb #ab563f25
+# %% ../nbs/10_dsr.ipynb #8928b799
+import ctypes, os, sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc's mallopt parameters (malloc.h)
+_ALLOCATOR_TUNED: list[bool] = []
+
+
+def keep_large_blocks(limit: int = 1 << 30) -> bool:
+    "Let glibc's malloc serve and keep blocks up to `limit` bytes (big tensors) from its heap; True if it took effect."
+    if _ALLOCATOR_TUNED: return _ALLOCATOR_TUNED[0]
+    ok = False
+    if sys.platform.startswith("linux") and os.environ.get("DSR_NB_KEEP_LARGE_BLOCKS", "1") != "0":
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, limit)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, limit))
+        except (OSError, AttributeError): ok = False   # not glibc (musl, …): nothing to tune
+    _ALLOCATOR_TUNED.append(ok)
+    return ok
+
+# %% ../nbs/10_dsr.ipynb #567f4966
 import numpy as np
 
 @torch.inference_mode()
@@ -111,6 +130,7 @@ def _predict(self: DSR, images, batch_size: int = 8, device=None, refine: bool =
     self.eval()
     dev = torch.device(device) if device is not None else next(self.parameters()).device
     if dev != next(self.parameters()).device: self.to(dev)
+    if dev.type == "cpu": keep_large_blocks()                                     # see "Big tensors" above
     S = self.cfg.img_size
     sizes, scores, maps, coarse, gens, spcs = [], [], [], [], [], []
     for s in tqdm(range(0, len(items), batch_size), disable=not progress, desc="predict"):
