@@ -1,9 +1,11 @@
 """The `dsr-nb` command through real subprocesses (`python -m dsr_nb.cli`): a toy train with evaluation on
 synthetic data, eval, predict, Ctrl-C and --resume, stage 1, and one-line errors with exit code 2."""
-import csv, json, os, signal, subprocess, sys, time
+import csv, json, os, subprocess, sys
 from pathlib import Path
 
 import pytest
+
+from interrupt import ctrl_c_after_first_checkpoint
 import torch
 
 from dsr_nb.model import DSR
@@ -93,19 +95,8 @@ def test_interrupted_run_resumes_to_a_finished_model(work, env):
     out = work / "interrupted"
     argv = ["train", "--data", "synthetic", "--category", "weave", "--out", out, "--iters2", "500", "--iters3", "0",
             "--batch-size", "2", "--save-every", "1", "--no-eval", "--device", "cpu", "-q"]
-    # a background shell may start us with SIGINT ignored; the child gets the default, as in a terminal
-    p = subprocess.Popen(cmd(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.time() + 180
-        while not (out / "config.json").exists():                              # the first checkpoint: training runs
-            assert p.poll() is None, p.communicate()
-            assert time.time() < deadline, "no checkpoint after 180 s"
-            time.sleep(0.1)
-        p.send_signal(signal.SIGINT)                                           # Ctrl-C
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None: p.kill()
+    p = ctrl_c_after_first_checkpoint(cmd(*argv), out, env, work)
+    stdout, stderr = p.stdout, p.stderr
     assert p.returncode == 130, (stdout, stderr)
     assert "Traceback" not in stderr
     lines = stderr.splitlines()

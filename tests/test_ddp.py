@@ -1,10 +1,12 @@
 """Stages 2 and 3 in two CPU processes (torchrun, gloo): the same training as one process on the same global
 batch, only process 0 writes, a Ctrl-C stops both processes at the same iteration and --resume continues, and a
 batch that does not split over the processes is a one-line error. See chapter 11, "Several processes"."""
-import json, os, signal, subprocess, sys, time
+import json, os, subprocess, sys
 from pathlib import Path
 
 import pytest
+
+from interrupt import ctrl_c_after_first_checkpoint
 import torch
 
 from dsr_nb.model import DSR
@@ -78,19 +80,8 @@ def test_ctrl_c_stops_both_processes_and_resume_continues(work, env):
     out, spy = work / "interrupted", work / "spy-cli"
     spy.mkdir()
     argv = [*CLI, "--out", out, "--iters2", 40, "--iters3", 0, "--save-every", 1]
-    p = subprocess.Popen([str(a) for a in [*TORCHRUN, WORKER, "cli", spy, *argv]], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env, cwd=work,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.time() + 180
-        while not (out / "config.json").exists():                     # the first checkpoint: training runs
-            assert p.poll() is None, p.communicate()
-            assert time.time() < deadline, "no checkpoint after 180 s"
-            time.sleep(0.1)
-        p.send_signal(signal.SIGINT)                                   # Ctrl-C in the terminal reaches torchrun
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None: p.kill()
+    p = ctrl_c_after_first_checkpoint([*TORCHRUN, WORKER, "cli", spy, *argv], out, env, work)   # reaches torchrun
+    stdout, stderr = p.stdout, p.stderr
     assert p.returncode != 0
     meta = json.loads((out / "config.json").read_text())["meta"]
     done = meta["iteration"]
