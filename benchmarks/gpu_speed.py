@@ -33,6 +33,7 @@ def real_images(n: int) -> torch.Tensor:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=10); ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--only-precision", action="store_true", help="only the bf16/TF32 change in the maps")
     a = ap.parse_args()
     assert torch.cuda.is_available(), "no CUDA GPU"
     dev = torch.device("cuda")
@@ -42,7 +43,7 @@ def main():
     res = {"torch": torch.__version__, "gpu": torch.cuda.get_device_name(), "inference": [], "train": []}
     modes = {"fp32": (True, None), "fp32 strict": (False, None), "bf16": (True, torch.bfloat16)}
     print("\n| precision | batch | forward ms | images/s | predict images/s |\n|---|---|---|---|---|")
-    for name, (tf32, dtype) in modes.items():
+    for name, (tf32, dtype) in ({} if a.only_precision else modes).items():
         torch.backends.cudnn.allow_tf32 = tf32; torch.backends.cuda.matmul.allow_tf32 = False
         for b in (1, 32):
             x = torch.rand(b, 3, 256, 256, device=dev)
@@ -74,6 +75,23 @@ def main():
             ds = (o.score.float() - ref.score).abs().max().item()
             res["bf16_change"].append({"input": kind, "precision": name, "max": d.max().item(), "mean": d.mean().item(), "score": ds})
             print(f"| {kind} | {name} | {d.max().item():.2e} | {d.mean().item():.2e} | {ds:.2e} |", flush=True)
+    # the same on a trained model (the bundled tiny synthetic-weave; random weights magnify rounding far more)
+    trained = DSR.load(Path(__import__("dsr_nb").__file__).parent / "weights" / "models" / "synthetic-weave", device=dev)
+    S = trained.cfg.img_size
+    for kind, x in (("random", torch.rand(8, 3, S, S)), ("real", torch.nn.functional.interpolate(real_images(8), size=S, mode="area"))):
+        x = x.to(dev)
+        with torch.inference_mode():
+            torch.backends.cudnn.allow_tf32 = False
+            ref = trained(x)
+            torch.backends.cudnn.allow_tf32 = True
+            tf = trained(x)
+            with torch.autocast("cuda", dtype=torch.bfloat16): bf = trained(x)
+        for name, o in (("fp32 (TF32 convs)", tf), ("bf16", bf)):
+            d = (o.refined[:, 1].float() - ref.refined[:, 1]).abs()
+            ds = (o.score.float() - ref.score).abs().max().item()
+            res["bf16_change"].append({"model": "synthetic-weave (tiny, trained)", "input": kind, "precision": name,
+                                       "max": d.max().item(), "mean": d.mean().item(), "score": ds})
+            print(f"| {kind}, tiny trained | {name} | {d.max().item():.2e} | {d.mean().item():.2e} | {ds:.2e} |", flush=True)
     # training steps: stage 2 (latent anomalies, SRMs, decoder, ADM) and stage 3 (UPS), batch 8, fp32 default
     model.train()
     tcfg = TrainConfig(batch_size=8)
@@ -87,7 +105,7 @@ def main():
         opt = opt2 if stage == 2 else opt3
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     print("\n| stage | batch | s/it | it/s | images/s |\n|---|---|---|---|---|")
-    for stage in (2, 3):
+    for stage in (() if a.only_precision else (2, 3)):
         s = timed(lambda: step(stage), a.repeats)
         res["train"].append({"stage": stage, "batch": 8, "s_per_it": s})
         print(f"| {stage} | 8 | {s:.3f} | {1 / s:.2f} | {8 / s:.0f} |", flush=True)
