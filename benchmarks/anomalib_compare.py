@@ -176,7 +176,7 @@ def worker(case: str, impl: str, batch: int, repeats: int, warmup: int, threads:
     if case in ("infer", "score"):
         if impl == "ours":
             refine = case == "infer"
-            run = lambda: ours_predict(model, x, batch, refine)
+            run = lambda: model.predict(x, batch_size=batch, refine=refine)
         else:
             def run():
                 with torch.no_grad(): return model(x)
@@ -194,10 +194,6 @@ def worker(case: str, impl: str, batch: int, repeats: int, warmup: int, threads:
         t = time.perf_counter(); run(); ts.append(time.perf_counter() - t)
     return {"case": case, "impl": impl, "batch": batch, "median_s": statistics.median(ts), "times": ts,
             "peak_mb": max(0.0, peak_mb() - base), "threads": torch.get_num_threads(), "malloc_tuned": tuned}
-
-
-def ours_predict(model, x, batch, refine):
-    return model.predict(x, batch_size=batch, refine=refine)
 
 
 def train2_runner(model, impl, x, g):
@@ -329,8 +325,7 @@ def main():
                     for impl in a.impls:
                         if case in ("score", "latent1") and impl.startswith("anomalib"): continue   # = anomalib's infer / latent
                         if impl == "anomalib+malloc" and case not in ("infer", "train2"): continue
-                        reps = a.repeats
-                        spec = dict(case=case, impl=impl, batch=b, repeats=reps, warmup=a.warmup, threads=a.threads, folder=tmp)
+                        spec = dict(case=case, impl=impl, batch=b, repeats=a.repeats, warmup=a.warmup, threads=a.threads, folder=tmp)
                         r = run_worker(spec); rows.append(r)
                         print(f"  {case:7s} {impl:9s} batch {b}: {r['median_s']:.3f} s (runs {', '.join(f'{t:.2f}' for t in r['times'])}), "
                               f"peak +{r['peak_mb']:.0f} MB", flush=True)
@@ -361,7 +356,6 @@ def print_speed(rows: list[dict], fp: dict) -> None:
         t_cols = f"{tuned['median_s']:.3f} | {tuned['median_s'] / r['median_s']:.2f}×" if tuned else "– | –"
         print(f"| {name} | {r['batch']} | {ref['median_s']:.3f} | {r['median_s']:.3f} | {ref['median_s'] / r['median_s']:.2f}× | "
               f"{t_cols} | {ref['peak_mb']:.0f} | {r['peak_mb']:.0f} | {rate} |")
-    ref = get("infer", "anomalib", rows[0]["batch"]) if rows else None
     for r in rows:
         if r["impl"] == "anomalib" and r["case"] == "infer":
             gf = fp["anomalib"] * r["batch"] / r["median_s"]

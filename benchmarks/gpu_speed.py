@@ -11,6 +11,7 @@ Times: CUDA-synchronised wall clock, median of `--repeats` after 3 warm-ups.
 import argparse, json, statistics, time
 from pathlib import Path
 import torch
+import torch.nn.functional as F
 from dsr_nb import DSR, DSRConfig
 from dsr_nb.train import TrainConfig, SampleRNG, stage2_step, stage3_step
 from dsr_nb.data import to_tensor_image, resize, load_image
@@ -28,6 +29,25 @@ def timed(f, repeats: int) -> float:
 def real_images(n: int) -> torch.Tensor:
     files = sorted((Path(__import__("dsr_nb").__file__).parent / "weights" / "examples").glob("*/*.png"))
     return torch.stack([resize(to_tensor_image(load_image(files[i % len(files)])), 256) for i in range(n)])
+
+
+def precision_change(label: str, model: DSR, dev) -> list[dict]:
+    "Largest and mean change of M_r and the score under TF32 convolutions and bf16 autocast, against strict fp32."
+    S, rows = model.cfg.img_size, []
+    for kind, x in (("random", torch.rand(8, 3, S, S)), ("real", F.interpolate(real_images(8), size=S, mode="area"))):
+        x = x.to(dev)
+        with torch.inference_mode():
+            torch.backends.cudnn.allow_tf32 = False
+            ref = model(x)
+            torch.backends.cudnn.allow_tf32 = True
+            tf = model(x)
+            with torch.autocast("cuda", dtype=torch.bfloat16): bf = model(x)
+        for name, o in (("fp32 (TF32 convs)", tf), ("bf16", bf)):
+            d = (o.refined[:, 1].float() - ref.refined[:, 1]).abs()
+            ds = (o.score.float() - ref.score).abs().max().item()
+            rows.append({"model": label, "input": kind, "precision": name, "max": d.max().item(), "mean": d.mean().item(), "score": ds})
+            print(f"| {label} | {kind} | {name} | {d.max().item():.2e} | {d.mean().item():.2e} | {ds:.2e} |", flush=True)
+    return rows
 
 
 def main():
@@ -59,39 +79,12 @@ def main():
             res["inference"].append({"precision": name, "batch": b, "forward_s": s, "predict_s": sp})
             print(f"| {name} | {b} | {1000 * s:.1f} | {b / s:.0f} | {b / sp:.0f} |", flush=True)
     torch.backends.cudnn.allow_tf32 = True
-    # what bf16 and TF32 change in the maps, against strict fp32, on random and real images
-    print("\n| input | precision | max abs Δ M_r | mean abs Δ M_r | max abs Δ score |\n|---|---|---|---|---|")
-    res["bf16_change"] = []
-    for kind, x in (("random", torch.rand(8, 3, 256, 256)), ("real", real_images(8))):
-        x = x.to(dev)
-        with torch.inference_mode():
-            torch.backends.cudnn.allow_tf32 = False
-            ref = model(x)
-            torch.backends.cudnn.allow_tf32 = True
-            tf = model(x)
-            with torch.autocast("cuda", dtype=torch.bfloat16): bf = model(x)
-        for name, o in (("fp32 (TF32 convs)", tf), ("bf16", bf)):
-            d = (o.refined[:, 1].float() - ref.refined[:, 1]).abs()
-            ds = (o.score.float() - ref.score).abs().max().item()
-            res["bf16_change"].append({"input": kind, "precision": name, "max": d.max().item(), "mean": d.mean().item(), "score": ds})
-            print(f"| {kind} | {name} | {d.max().item():.2e} | {d.mean().item():.2e} | {ds:.2e} |", flush=True)
-    # the same on a trained model (the bundled tiny synthetic-weave; random weights magnify rounding far more)
+    # what TF32 and bf16 change in the maps, against strict fp32: the paper preset with random weights, and a
+    # trained model (the bundled tiny synthetic-weave; random weights magnify rounding far more)
+    print("\n| model | input | precision | max abs Δ M_r | mean abs Δ M_r | max abs Δ score |\n|---|---|---|---|---|---|")
     trained = DSR.load(Path(__import__("dsr_nb").__file__).parent / "weights" / "models" / "synthetic-weave", device=dev)
-    S = trained.cfg.img_size
-    for kind, x in (("random", torch.rand(8, 3, S, S)), ("real", torch.nn.functional.interpolate(real_images(8), size=S, mode="area"))):
-        x = x.to(dev)
-        with torch.inference_mode():
-            torch.backends.cudnn.allow_tf32 = False
-            ref = trained(x)
-            torch.backends.cudnn.allow_tf32 = True
-            tf = trained(x)
-            with torch.autocast("cuda", dtype=torch.bfloat16): bf = trained(x)
-        for name, o in (("fp32 (TF32 convs)", tf), ("bf16", bf)):
-            d = (o.refined[:, 1].float() - ref.refined[:, 1]).abs()
-            ds = (o.score.float() - ref.score).abs().max().item()
-            res["bf16_change"].append({"model": "synthetic-weave (tiny, trained)", "input": kind, "precision": name,
-                                       "max": d.max().item(), "mean": d.mean().item(), "score": ds})
-            print(f"| {kind}, tiny trained | {name} | {d.max().item():.2e} | {d.mean().item():.2e} | {ds:.2e} |", flush=True)
+    res["bf16_change"] = [row for name, m in (("paper, random weights", model), ("synthetic-weave (tiny, trained)", trained))
+                          for row in precision_change(name, m, dev)]
     # training steps: stage 2 (latent anomalies, SRMs, decoder, ADM) and stage 3 (UPS), batch 8, fp32 default
     model.train()
     tcfg = TrainConfig(batch_size=8)
