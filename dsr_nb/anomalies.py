@@ -42,7 +42,7 @@ def draw_plan(batch: int, generator: torch.Generator | None = None, p_anomalous:
     s = lambda: strength_min + (1 - strength_min) * r()
     return AnomalyPlan(level.long(), s(), s())
 
-# %% ../nbs/07_latent_anomalies.ipynb #ddbc192b
+# %% ../nbs/07_latent_anomalies.ipynb #19cb7e6d
 def rank_window(strength: torch.Tensor, num_codes: int, exclude_frac: float = 0.05) -> tuple[int, torch.Tensor]:
     "The rank range [lo, hi) each image draws from: lo = ⌊λ_s K⌋, hi = min(int(s K) + 1, K − 1) (at least lo + 1)."
     lo = int(exclude_frac * num_codes)
@@ -64,10 +64,10 @@ def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook
         flat = rearrange(z, "n d h w -> (n h w) d")[cells].float()        # M×D, grouped by image
         u = torch.rand(len(cells), generator=generator, device=z.device)
         chosen = torch.empty(len(cells), dtype=torch.long, device=z.device)
-        per_image = torch.bincount(cells // (h * w), minlength=n).tolist()
-        for i, s in zip(range(n), torch.tensor([0] + per_image).cumsum(0).tolist()):
-            c = slice(s, s + per_image[i])                                # image i's masked cells
-            if per_image[i] == 0: continue
+        start = 0
+        for i, m in enumerate(torch.bincount(cells // (h * w), minlength=n).tolist()):
+            c, start = slice(start, start + m), start + m                 # image i's m masked cells
+            if m == 0: continue
             k = int(hi[i])                                                # its window end: topk of k, not K
             order = code_distances(flat[c], codebook).topk(k, dim=1, largest=False).indices   # m×k, nearest first
             rank = lo + (u[c] * (k - lo)).long()                          # uniform on [lo, hi) per cell

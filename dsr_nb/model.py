@@ -100,24 +100,20 @@ def _as_list(images) -> list:
     if isinstance(images, np.ndarray) and images.ndim == 4: return list(images)
     return [images]
 
-# %% ../nbs/10_dsr.ipynb #8928b799
-import ctypes, os, sys
+# %% ../nbs/10_dsr.ipynb #9f1e52cd
+import ctypes, functools, os, sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc's mallopt parameters (malloc.h)
-_ALLOCATOR_TUNED: list[bool] = []
 
 
+@functools.cache
 def keep_large_blocks(limit: int = 1 << 30) -> bool:
     "Let glibc's malloc serve and keep blocks up to `limit` bytes (big tensors) from its heap; True if it took effect."
-    if _ALLOCATOR_TUNED: return _ALLOCATOR_TUNED[0]
-    ok = False
-    if sys.platform.startswith("linux") and os.environ.get("DSR_NB_KEEP_LARGE_BLOCKS", "1") != "0":
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, limit)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, limit))
-        except (OSError, AttributeError): ok = False   # not glibc (musl, …): nothing to tune
-    _ALLOCATOR_TUNED.append(ok)
-    return ok
+    if not sys.platform.startswith("linux") or os.environ.get("DSR_NB_KEEP_LARGE_BLOCKS", "1") == "0": return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, limit)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, limit))
+    except (OSError, AttributeError): return False       # not glibc (musl, …): nothing to tune
 
 # %% ../nbs/10_dsr.ipynb #567f4966
 import numpy as np
