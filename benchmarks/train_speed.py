@@ -5,7 +5,7 @@
 Prints a table: seconds per stage-2 and stage-3 iteration (median of the timed iterations after warm-up),
 and the wall time the preset's full schedule (TrainConfig.for_preset) would take at that speed.
 """
-import argparse, statistics, time
+import argparse, json, statistics, time
 import torch
 from dsr_nb.config import DSRConfig
 from dsr_nb.model import DSR, keep_large_blocks
@@ -18,10 +18,11 @@ def main():
     ap.add_argument("--preset", default="tiny"); ap.add_argument("--iters", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=5); ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--model", default="{}", help='JSON of DSRConfig changes, e.g. \'{"unet_width": 16}\'')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     keep_large_blocks()                                  # as train_dsr does on a CPU (chapter 10)
-    cfg = DSRConfig.preset(a.preset)
+    cfg = DSRConfig.preset(a.preset).replace(**json.loads(a.model))
     tcfg = TrainConfig.for_preset(a.preset)
     if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)
     vq = bundled_vqvae(a.preset) if a.preset == "tiny" else None
@@ -42,9 +43,9 @@ def main():
             if i >= a.warmup: ts.append(time.perf_counter() - t)
         times[stage] = statistics.median(ts)
     total = times[2] * tcfg.stage2_iters + times[3] * tcfg.stage3_iters
-    print(f"| preset | threads | batch | s/it stage 2 | s/it stage 3 | schedule (it) | full schedule |")
-    print(f"|---|---|---|---|---|---|---|")
-    print(f"| {a.preset} | {a.threads} | {tcfg.batch_size} | {times[2]:.3f} | {times[3]:.3f} | "
+    print(f"| preset | changes | threads | batch | s/it stage 2 | s/it stage 3 | schedule (it) | full schedule |")
+    print(f"|---|---|---|---|---|---|---|---|")
+    print(f"| {a.preset} | {a.model} | {a.threads} | {tcfg.batch_size} | {times[2]:.3f} | {times[3]:.3f} | "
           f"{tcfg.stage2_iters} + {tcfg.stage3_iters} | {total / 60:.1f} min |")
 
 

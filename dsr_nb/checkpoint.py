@@ -38,8 +38,9 @@ class Checkpoint:
 
 
 def save_checkpoint(path, weights: dict[str, torch.Tensor], config: DSRConfig, meta: dict | None = None,
-                    train_state: dict | None = None, dtype: torch.dtype | None = None) -> Path:
-    "Write a checkpoint folder atomically; `dtype=torch.float16` halves the size of float weights."
+                    train_state: dict | None = None, dtype: torch.dtype | None = None,
+                    files: dict[str, str | bytes] | None = None) -> Path:
+    "Write a checkpoint folder atomically; `dtype=torch.float16` halves the size of float weights; `files`: extra files (name → text or bytes)."
     path = Path(path)
     if path.exists() and not is_checkpoint(path) and (path.is_file() or any(path.iterdir())):
         raise CheckpointError(f"{path} exists and is not a dsr_nb checkpoint: refusing to replace it")
@@ -50,6 +51,10 @@ def save_checkpoint(path, weights: dict[str, torch.Tensor], config: DSRConfig, m
     save_file({k: conv(v.detach()).contiguous().cpu() for k, v in weights.items()}, tmp / "model.safetensors")
     (tmp / "config.json").write_text(json.dumps({"config": config.to_dict(), "meta": meta or {}}, indent=2) + "\n")
     if train_state is not None: torch.save(train_state, tmp / "train_state.pt")
+    for name, data in (files or {}).items():
+        if Path(name).name != name or name in ("model.safetensors", "config.json", "train_state.pt"):
+            raise ValueError(f"extra checkpoint file {name!r}: give a plain file name other than the checkpoint's own")
+        (tmp / name).write_bytes(data.encode() if isinstance(data, str) else data)
     old = path.with_name(path.name + ".old")
     if path.exists():
         shutil.rmtree(old, ignore_errors=True)

@@ -22,7 +22,7 @@ from .vqvae import WeightsMismatch
 from .pretrain import pretrain, general_corpus, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
 from .model import DSR
-from .evaluate import evaluate_model
+from .evaluate import evaluate_model, compare_with_baselines, comparison_table
 from .metrics import metrics_table
 
 # %% auto #0
@@ -281,17 +281,27 @@ def _plain(metrics: dict) -> dict:
     "Metrics as JSON-friendly Python floats (None for missing or NaN)."
     return {k: None if v is None or v != v else float(v) for k, v in metrics.items()}
 
-def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None) -> dict:
-    "Evaluate `model` on `test_ds`, store thresholds and metrics in its meta, re-save it to `out`, report in `out/eval`."
+def _baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) -> dict | None:
+    "compare_with_baselines, or None (with a line saying why) if the baselines cannot run on this data."
+    try: return compare_with_baselines(metrics, train_ds, test_ds, out, name or "DSR")
+    except (DataError, ValueError) as e:
+        print(f"no baselines: {one_line(e)}")
+        return None
+
+def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
+                       train_ds=None, files: dict | None = None) -> tuple[dict, dict | None]:
+    "Evaluate `model` on `test_ds` (and the baselines, fitted on `train_ds`), store thresholds and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
     tmp = out.with_name(out.name + ".eval-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name))
+    table = _baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
     model.meta.update(image_threshold=metrics["image_threshold"], metrics=metrics, test_images=len(test_ds))
+    if table: model.meta["baselines"] = {k.removeprefix("baseline: "): _plain(v) for k, v in list(table.items())[1:]}
     if metrics["pixel_threshold"] is not None: model.meta["pixel_threshold"] = metrics["pixel_threshold"]
-    model.save(out)                                    # replaces the folder: the report moves in afterwards
+    model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
     shutil.rmtree(out / "eval", ignore_errors=True)
     tmp.rename(out / "eval")
-    return metrics
+    return metrics, table
 
 def _data_ref(data: str) -> str:
     "How the meta records --data: the names as they are, folders as absolute paths."
@@ -324,6 +334,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
             "command": shlex.join([PROG, *args.argv])}
     model, log = train_dsr(train_ds, cfg, tcfg, out=out, vq=vq, resume=args.resume, seed=seed, device=args.device,
                            progress=not args.quiet, meta=meta)
+    files = log.files(f"{category or args.data}: {len(log.stage2)} + {len(log.stage3)} iterations")
     if rank != 0: return                           # process 0 saved the model; it alone evaluates and reports
     name = f"{args.data}/{category}" if category else args.data
     print(f"trained DSR ({cfg.name}) on {len(train_ds)} images of {name}: {len(log.stage2)} stage-2 + {len(log.stage3)} "
@@ -332,10 +343,11 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         test_ds, why = labelled_test_split(args.data, args.category, cfg.img_size)
         if test_ds is None: print(f"not evaluated: {why}")
         else:
-            m = evaluate_and_store(model, test_ds, out, progress=not args.quiet, name=category)
+            m, table = evaluate_and_store(model, test_ds, out, progress=not args.quiet, name=category, train_ds=train_ds, files=files)
             n_bad = sum(test_ds.labels)
             print(f"evaluated on {len(test_ds)} test images ({n_bad} anomalous); report in {out / 'eval'}\n")
             print(metrics_table(m, category or "DSR"))
+            if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
             px = f", pixel threshold {m['pixel_threshold']:.4g}" if m["pixel_threshold"] is not None else ""
             print(f"stored in the model: image threshold {m['image_threshold']:.4g}{px}")
     print(f"wall time {time.time() - t0:.1f} s")
@@ -359,6 +371,8 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", help="the category of --data (default: the model's, when --data is not given)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, metrics.md, roc.png and cases.png")
     p.add_argument("--batch-size", type=int, default=8, metavar="B", help="images per forward pass (default: 8)")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false",
+                   help="skip the trivial baselines (nearest neighbour, pixel z-score) on the same split")
 
 def run_eval(args: argparse.Namespace) -> None:
     "`dsr-nb eval`: the metrics and plots of a trained model on a labelled test split."
@@ -374,9 +388,15 @@ def run_eval(args: argparse.Namespace) -> None:
     name = category or getattr(test_ds, "category", None) or str(data)
     out = Path(args.out).expanduser()
     m = evaluate_model(model, test_ds, out=out, batch_size=args.batch_size, progress=not args.quiet, device=dev, name=name)
+    table = None
+    if args.baselines:
+        try: train_ds = open_dataset(data, category, "train", model.cfg.img_size)
+        except DataError as e: print(f"no baselines: {one_line(e)}"); train_ds = None
+        if train_ds is not None: table = _baselines(_plain(m), train_ds, test_ds, out, name)
     print(f"{args.model} on {len(test_ds)} test images of {data}" + (f"/{category}" if category else "")
           + f" ({sum(test_ds.labels)} anomalous); report in {out}\n")
     print(metrics_table(_plain(m), name))
+    if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
     print(f"wall time {time.time() - t0:.1f} s")
 
 SUBCOMMANDS["eval"] = Subcommand(

@@ -29,6 +29,7 @@ class DSRConfig:
     ema_decay: float = 0.99      # EMA decay of the codebook update
     ema_eps: float = 1e-5        # Laplace smoothing of the EMA cluster sizes
     srm_width: int = 128         # subspace restriction module: width of its first block (then ×2, ×4)
+    srm_pools: int = 2           # subspace restriction module: 2×2 poolings down to its bottleneck (1 or 2)
     osd_width: int = 256         # object-specific decoder: width of its first block (then ×2, ×4)
     osd_bottleneck: int = 64     # object-specific decoder: channels of its 1/16 bottleneck
     unet_width: int = 64         # anomaly detection and upsampling U-Nets: base width (then ×2, ×4, ×4)
@@ -47,6 +48,8 @@ class DSRConfig:
                              f"twice at 1/8 resolution and instance norm needs more than one pixel), got {self.img_size}")
         if self.score_kernel % 2 == 0:
             raise ValueError(f"score_kernel must be odd, got {self.score_kernel}")
+        if self.srm_pools not in (1, 2):
+            raise ValueError(f"srm_pools must be 1 or 2, got {self.srm_pools!r}")
         if self.channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {self.channel_order!r}")
         for f in fields(self):
@@ -63,7 +66,7 @@ class DSRConfig:
     def tiny(cls) -> DSRConfig:
         "A model the whole DSR pipeline trains on 2 CPU cores in minutes (128×128 input)."
         return cls(name="tiny", img_size=128, hidden=64, res_hidden=32, embed_dim=32, num_codes=512,
-                   srm_width=32, osd_width=64, osd_bottleneck=32, unet_width=16, score_kernel=11)
+                   srm_width=32, srm_pools=1, osd_width=64, osd_bottleneck=32, unet_width=8, score_kernel=11)
 
     @classmethod
     def preset(cls, name: str) -> DSRConfig:
@@ -100,5 +103,5 @@ class DSRConfig:
     def same_model(self, other: DSRConfig, vq_only: bool = False) -> list[str]:
         "Fields that change a weight's shape and differ between `self` and `other` (empty: weights fit); `vq_only`: the VQ-VAE's."
         vq_fields = ["in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes"]
-        fields_ = vq_fields if vq_only else vq_fields + ["srm_width", "osd_width", "osd_bottleneck", "unet_width"]
+        fields_ = vq_fields if vq_only else vq_fields + ["srm_width", "srm_pools", "osd_width", "osd_bottleneck", "unet_width"]
         return [f for f in fields_ if getattr(self, f) != getattr(other, f)]

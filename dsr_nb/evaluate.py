@@ -6,15 +6,17 @@ Docs: https://github.com/dsr-nb/dsr-nb/tree/main/nbs/evaluate.html.md"""
 
 # %% ../nbs/12a_evaluate.ipynb #c5320ede
 from __future__ import annotations
+import json
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from .model import DSR
-from .metrics import evaluate, save_report
+from .metrics import evaluate, save_report, metrics_table, _jsonable
+from .baselines import evaluate_baselines
 from .pretrain import resolve_device
 
 # %% auto #0
-__all__ = ['evaluate_model']
+__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table']
 
 # %% ../nbs/12a_evaluate.ipynb #fb29c03e
 @torch.inference_mode()
@@ -39,3 +41,28 @@ def evaluate_model(model: DSR, dataset, out=None, batch_size: int = 8, progress:
     name = name or str(model.meta.get("category", "DSR"))
     if out is None: return evaluate(*args[:2], *((args[2], args[3]) if has_masks else ()))
     return save_report(out, *args[:3], maps=args[3], images=images.permute(0, 2, 3, 1).numpy(), name=name)
+
+# %% ../nbs/12a_evaluate.ipynb #2b107280
+COMPARE_KEYS = ("image_auroc", "image_ap", "pixel_auroc", "pixel_ap", "aupro")
+
+
+def compare_with_baselines(metrics: dict, train_ds, test_ds, out=None, name: str = "DSR", progress: bool = False) -> dict:
+    "{name: metrics, 'nn': ..., 'zscore': ...} on `test_ds` (baselines fitted on `train_ds`); with `out`, comparison.md and baselines.json."
+    base = evaluate_baselines(train_ds, test_ds, progress=progress)
+    table = {name: metrics, **{f"baseline: {k}": v for k, v in base.items()}}
+    if out is not None:
+        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        (out / "baselines.json").write_text(json.dumps(_jsonable(base), indent=2) + "\n")
+        (out / "comparison.md").write_text(f"# {name} and the trivial baselines, same test split\n\n"
+                                           + metrics_table(_only(table), "method", mean=False))
+    return table
+
+
+def _only(table: dict) -> dict:
+    "The COMPARE_KEYS of each row."
+    return {n: {k: m.get(k) for k in COMPARE_KEYS} for n, m in table.items()}
+
+
+def comparison_table(table: dict) -> str:
+    "The markdown table of `compare_with_baselines`' result."
+    return metrics_table(_only(table), "method", mean=False)

@@ -297,8 +297,8 @@ def _fmt(key: str, v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)): return "–"
     return f"{v:.4g}" if key.endswith("threshold") else f"{100 * v:.1f}"
 
-def metrics_table(metrics: dict, name: str = "DSR") -> str:
-    "A markdown table of one metrics dict (a column called `name`) or of a dict name → metrics (a row each, plus the mean)."
+def metrics_table(metrics: dict, name: str = "DSR", mean: bool = True) -> str:
+    "A markdown table of one metrics dict (a column called `name`) or of a dict name → metrics (a row each, plus the mean unless `mean=False`)."
     if metrics and all(isinstance(v, dict) for v in metrics.values()):
         keys = [k for k in METRIC_KEYS if not k.endswith("threshold")
                 and any(m.get(k) is not None for m in metrics.values())]
@@ -306,7 +306,7 @@ def metrics_table(metrics: dict, name: str = "DSR") -> str:
                 "|---|" + "---:|" * len(keys)]
         rows += [f"| {cat} | " + " | ".join(_fmt(k, m.get(k)) for k in keys) + " |" for cat, m in metrics.items()]
         means = [np.mean(vs) if (vs := [m[k] for m in metrics.values() if m.get(k) is not None]) else None for k in keys]
-        rows.append("| **mean** | " + " | ".join(_fmt(k, None if v is None else float(v)) for k, v in zip(keys, means)) + " |")
+        if mean: rows.append("| **mean** | " + " | ".join(_fmt(k, None if v is None else float(v)) for k, v in zip(keys, means)) + " |")
         return "\n".join(rows) + "\n"
     unknown = set(metrics) - set(_NAMES)
     if unknown: raise ValueError(f"unknown metric keys {sorted(unknown)}; expected keys of `evaluate`'s result")

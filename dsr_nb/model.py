@@ -153,11 +153,11 @@ DSR.predict = _predict
 HALF_SAFE = ("decoder.", "ups.")   # modules whose weights may be stored in fp16 (see the text)
 
 
-def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None) -> Path:
-    "Save the model (and optionally a training state) as a checkpoint folder; `fp16` halves the decoder and upsampler."
+def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None, files: dict | None = None) -> Path:
+    "Save the model (and optionally a training state and extra `files`) as a checkpoint folder; `fp16` halves the decoder and upsampler."
     half = lambda k, v: fp16 and k.startswith(HALF_SAFE) and v.is_floating_point()
     weights = {k: v.half() if half(k, v) else v for k, v in self.state_dict().items()}
-    return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state)
+    return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state, files=files)
 
 
 def _load(cls, path, device="cpu") -> DSR:

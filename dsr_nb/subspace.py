@@ -90,19 +90,24 @@ class SubspaceRestriction(nn.Module):
         super().__init__()
         self.cfg = cfg = cfg or DSRConfig.paper()
         D, w = cfg.embed_dim, cfg.srm_width
-        self.enc1, self.enc2, self.enc3 = DoubleConv(D, w), DoubleConv(w, 2 * w), DoubleConv(2 * w, 4 * w)
+        self.pools = cfg.srm_pools
+        self.enc1, self.enc2 = DoubleConv(D, w), DoubleConv(w, 2 * w)
+        if self.pools == 2:                          # the paper's: one more level, 4w wide at h/4
+            self.enc3 = DoubleConv(2 * w, 4 * w)
+            self.up2, self.dec2 = UpConv(4 * w, 2 * w), DoubleConv(2 * w, 2 * w)
         self.pool = Pool2()
-        self.up2, self.dec2 = UpConv(4 * w, 2 * w), DoubleConv(2 * w, 2 * w)
         self.up3, self.dec3 = UpConv(2 * w, w), DoubleConv(w, w)
         self.out = nn.Conv2d(w, D, 3, padding=1)
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        "Features Q (B×D×h×w, h and w multiples of 4) → F̃ (B×D×h×w), not quantized."
-        check_features(q, self.cfg.embed_dim, 4, 8, "SubspaceRestriction")
+        "Features Q (B×D×h×w, h and w multiples of 2^pools) → F̃ (B×D×h×w), not quantized."
+        m = 2 ** self.pools
+        check_features(q, self.cfg.embed_dim, m, 2 * m, "SubspaceRestriction")
         x = self.enc1(q)                             # B×w×h×w
-        x = self.enc2(self.pool(x))                  # B×2w×h/2×w/2
-        x = self.enc3(self.pool(x))                  # B×4w×h/4×w/4, the bottleneck
-        x = self.dec2(self.up2(x))                   # B×2w×h/2×w/2
+        x = self.enc2(self.pool(x))                  # B×2w×h/2×w/2 (the bottleneck with one pooling)
+        if self.pools == 2:
+            x = self.enc3(self.pool(x))              # B×4w×h/4×w/4, the paper's bottleneck
+            x = self.dec2(self.up2(x))               # B×2w×h/2×w/2
         x = self.dec3(self.up3(x))                   # B×w×h×w
         return self.out(x)                           # F̃: B×D×h×w
 

@@ -24,13 +24,17 @@ from .perlin import perlin_masks
 from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, select_images
 from .checkpoint import load_checkpoint, CheckpointError, deferred_interrupt
 from .pretrain import resolve_device, bundled_vqvae, random_crops, general_corpus
+from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
-__all__ = ['TrainConfig', 'random_rotate', 'load_train_images', 'sample_seed', 'SampleRNG', 'draw_batch', 'init_weights',
-           'texture_anomalies', 'Stage2Net', 'stage2_step', 'stage3_step', 'process_device', 'init_distributed',
-           'close_distributed', 'local_batch', 'rank_zero_first', 'TrainLog', 'train_dsr']
+__all__ = ['TINY_LR', 'TrainConfig', 'random_rotate', 'load_train_images', 'sample_seed', 'SampleRNG', 'draw_batch',
+           'init_weights', 'init_from_general', 'texture_anomalies', 'Stage2Net', 'stage2_step', 'stage3_step',
+           'process_device', 'init_distributed', 'close_distributed', 'local_batch', 'rank_zero_first', 'TrainLog',
+           'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
+TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
+
 @dataclass(frozen=True)
 class TrainConfig:
     "How to train stages 2 and 3; see `paper()` and `tiny()`."
@@ -44,8 +48,14 @@ class TrainConfig:
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
     anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform" or "image"
     save_every: int = 1000           # iterations between checkpoints
+    decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
+    diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
+    probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
 
     def __post_init__(self):
+        if self.decoder_init not in ("authors", "general"):
+            raise ValueError(f"decoder_init must be 'authors' or 'general', got {self.decoder_init!r}")
+        if self.diag_every < 0 or self.probe_size < 0: raise ValueError("diag_every and probe_size cannot be negative")
         if self.anomalies not in ("latent", "uniform", "image"):
             raise ValueError(f"anomalies must be 'latent', 'uniform' or 'image', got {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
@@ -56,7 +66,9 @@ class TrainConfig:
     def paper(cls) -> TrainConfig: return cls()
 
     @classmethod
-    def tiny(cls) -> TrainConfig: return cls(stage2_iters=1200, stage3_iters=300, save_every=100)
+    def tiny(cls) -> TrainConfig:
+        "The CPU schedule of the tiny preset, with the settings chapter 11's probes found to make its object-specific path learn."
+        return cls(stage2_iters=1200, stage3_iters=300, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100)
 
     @classmethod
     def for_preset(cls, name: str) -> TrainConfig:
@@ -135,6 +147,12 @@ def init_weights(module: nn.Module) -> None:
     "The authors' initialisation: conv and transposed-conv weights from N(0, 0.02)."
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): nn.init.normal_(m.weight, 0.0, 0.02)
+
+
+def init_from_general(decoder: nn.Module, vq: VQVAE) -> None:
+    "Copy the general decoder's tail (residual stack, both transposed convs) into the object-specific decoder, which has the same tail."
+    for name in ("res", "up1", "up2"):
+        getattr(decoder, name).load_state_dict(getattr(vq.decoder, name).state_dict())
 
 
 def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], generator: torch.Generator,
@@ -281,10 +299,28 @@ def _mean_over_ranks(parts: dict, world: int, dev: torch.device) -> dict:
 # %% ../nbs/11_train.ipynb #95d97733
 @dataclass
 class TrainLog:
-    "Losses per iteration (stage 2 and stage 3, averaged over the processes) and the wall time."
+    "Losses per iteration (stage 2 and stage 3, averaged over the processes, with lr and time), diagnostics, the wall time."
     stage2: list[dict] = field(default_factory=list)
     stage3: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    diagnostics: list[dict] = field(default_factory=list)   # {"iteration": i, **diagnose(...)} (chapter 11a)
+
+    def loss_rows(self) -> list[dict]:
+        "One row per iteration: iteration, stage, and what was logged (loss terms, lr, seconds)."
+        return ([{"iteration": i, "stage": 2, **d} for i, d in enumerate(self.stage2)] +
+                [{"iteration": len(self.stage2) + j, "stage": 3, **d} for j, d in enumerate(self.stage3)])
+
+    def files(self, title: str | None = None) -> dict[str, str | bytes]:
+        "losses.csv, diagnostics.csv and training.png, as a checkpoint's extra files."
+        import io, matplotlib.pyplot as plt
+        rows = self.loss_rows()
+        out = {"losses.csv": _csv(rows), "diagnostics.csv": _csv(self.diagnostics)}
+        if rows:
+            buf = io.BytesIO()
+            fig = plot_training(rows, self.diagnostics, title=title)
+            fig.savefig(buf, format="png", dpi=80); plt.close(fig)
+            out["training.png"] = buf.getvalue()
+        return out
 
 
 def _stage2_params(model: DSR) -> list[nn.Parameter]:
@@ -295,7 +331,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
               progress: bool = True, meta: dict | None = None) -> tuple[DSR, TrainLog]:
     "Train stages 2 and 3 on `train_data` (a data set of normal images, or a uint8 N×3×S×S tensor); returns (model, log)."
-    cfg = cfg or (vq.cfg if vq is not None else DSRConfig.tiny())
+    if cfg is None:                                                 # the preset of the VQ-VAE (its sizes), else tiny
+        cfg = DSRConfig.preset(vq.cfg.name) if vq is not None and vq.cfg.name in ("tiny", "paper") else (vq.cfg if vq is not None else DSRConfig.tiny())
     tcfg = tcfg or TrainConfig.for_preset(cfg.name)
     rank, world = init_distributed(device)
     b = local_batch(tcfg.batch_size, world)                        # this process's images: [rank·b, (rank+1)·b)
@@ -310,10 +347,17 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     cfg = cfg.replace(channel_order=vq.cfg.channel_order)
     model = DSR(cfg, vq)
     init_weights(model.decoder); init_weights(model.adm)
+    if tcfg.decoder_init == "general": init_from_general(model.decoder, vq)
     model.to(dev)
     images = train_data if isinstance(train_data, torch.Tensor) else load_train_images(train_data, progress)
     if images.shape[-1] != cfg.img_size or images.shape[-2] != cfg.img_size:
         raise ValueError(f"training images are {tuple(images.shape[-2:])}, the model needs {cfg.img_size}×{cfg.img_size}")
+    n_probe = min(tcfg.probe_size, images.shape[0] // 10) if tcfg.diag_every else 0
+    probe = None
+    if n_probe:                                                     # held out: never trained on (chapter 11a)
+        perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
+        held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
+        if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
     textures = general_corpus() if tcfg.anomalies == "image" else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
     sched2 = torch.optim.lr_scheduler.MultiStepLR(opt2, [max(1, int(tcfg.lr_drop_at * tcfg.stage2_iters))], 0.1)
@@ -331,7 +375,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         st = ck.train_state
         opt2.load_state_dict(st["opt2"]); sched2.load_state_dict(st["sched2"]); opt3.load_state_dict(st["opt3"])
         log = TrainLog(**st["log"]); start = st["iteration"]
-    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), **(meta or {})}
+    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe, **(meta or {})}
     if world > 1: run_meta["processes"] = world
     net2, ups = Stage2Net(model), model.ups
     if world > 1:                                                   # after resume: DDP starts from process 0's weights
@@ -345,7 +389,11 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         model.meta = {**run_meta, "iteration": it, "finished": finished, "train_seconds": round(log.seconds, 1)}
         state = None if finished else {"opt2": opt2.state_dict(), "sched2": sched2.state_dict(), "opt3": opt3.state_dict(),
                                        "iteration": it, "log": asdict(log)}
-        model.save(out, train_state=state)
+        model.save(out, train_state=state, files=log.files(f"{run_meta.get('category') or 'DSR'}: iteration {it}"))
+
+    def diagnostics(it):
+        if probe is not None and not any(d["iteration"] == it for d in log.diagnostics):
+            log.diagnostics.append({"iteration": it, **diagnose(model, probe)})
 
     model.train()
     t0 = time.time() - log.seconds
@@ -356,13 +404,16 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             try:
                 if _any_rank(stop.requested, world, dev): agreed = True; raise KeyboardInterrupt
                 stage = 2 if it < tcfg.stage2_iters else 3
+                if it == 0 and stage == 2: diagnostics(0)                             # the untrained model
                 rng = SampleRNG.for_batch(seed, it, range(rank * b, (rank + 1) * b), dev)
                 x = draw_batch(images, rng, tcfg.rot_prob2 if stage == 2 else tcfg.rot_prob3, dev)
                 x = model.vq.to_model_order(x)                                          # b×3×S×S
                 if stage == 2:
+                    lr = opt2.param_groups[0]["lr"]
                     loss, parts = stage2_step(model, x, cfg, tcfg, rng, textures, net2)
                     opt2.zero_grad(set_to_none=True); loss.backward(); opt2.step(); sched2.step()
                 else:
+                    lr = opt3.param_groups[0]["lr"]
                     loss, parts = stage3_step(model, x, cfg, tcfg, rng, ups)
                     opt3.zero_grad(set_to_none=True); loss.backward(); opt3.step()
             except KeyboardInterrupt:                 # iteration `it` did not happen: save the state before it
@@ -372,10 +423,24 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
                 if agreed and world > 1: dist.barrier()     # the others wait for the checkpoint before they exit
                 raise
             parts = _mean_over_ranks(parts, world, dev)
-            (log.stage2 if stage == 2 else log.stage3).append(parts)
             log.seconds = time.time() - t0
+            (log.stage2 if stage == 2 else log.stage3).append({**parts, "lr": lr, "seconds": round(log.seconds, 3)})
             bar.set_postfix(stage=stage, **{k: f"{v:.4f}" for k, v in parts.items()})
+            if stage == 2 and tcfg.diag_every and ((it + 1) % tcfg.diag_every == 0 or it + 1 == tcfg.stage2_iters):
+                diagnostics(it + 1)
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
     log.seconds = time.time() - t0
     save(total, finished=True)
     return model.eval(), log
+
+# %% ../nbs/11_train.ipynb #134a8d30
+def learned(before: dict, after: dict, min_restore: float = 0.01, min_ap_gain: float = 0.2) -> list[str]:
+    "The ways in which diagnostics `after` training fail to beat `before` (the untrained model's); empty if it learned."
+    fails = []
+    if not after["adm_ap"] > max(2 * after["anomalous_frac"], before["adm_ap"] + min_ap_gain):
+        fails.append(f"detector AP {after['adm_ap']:.3f} (untrained {before['adm_ap']:.3f}, random map {after['anomalous_frac']:.3f})")
+    if not after["spc_ratio"] < 0.25 * before["spc_ratio"]:
+        fails.append(f"I_spc error ratio {after['spc_ratio']:.3f} (untrained {before['spc_ratio']:.3f})")
+    if not after["restore_hi"] > before["restore_hi"] + min_restore:
+        fails.append(f"hi codes restored {after['restore_hi']:.3f} (untrained {before['restore_hi']:.3f})")
+    return fails
