@@ -27,8 +27,9 @@ from .metrics import metrics_table
 
 # %% auto #0
 __all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'Subcommand', 'build_parser', 'run', 'main',
-           'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'evaluate_and_store', 'run_train',
-           'run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command', 'run_export']
+           'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'validation_metrics',
+           'evaluate_and_store', 'run_train', 'run_eval', 'list_inputs', 'prediction_panel', 'run_predict',
+           'run_demo_command', 'run_export']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -288,16 +289,26 @@ def _baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) ->
         print(f"no baselines: {one_line(e)}")
         return None
 
+def validation_metrics(model: DSR, data: str, category: str | None, batch_size: int = 8, progress: bool = True) -> tuple[dict | None, str]:
+    "The metrics of `model` on the validation split of `data` (where thresholds come from), or (None, why not)."
+    try: val = open_dataset(data, category, "val", model.cfg.img_size)
+    except DataError as e: return None, one_line(e)
+    if len(set(val.labels)) < 2: return None, "its validation split does not hold both normal and anomalous images"
+    return _plain(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
+
 def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
-                       train_ds=None, files: dict | None = None) -> tuple[dict, dict | None]:
-    "Evaluate `model` on `test_ds` (and the baselines, fitted on `train_ds`), store thresholds and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
+                       train_ds=None, files: dict | None = None, val_metrics: dict | None = None) -> tuple[dict, dict | None]:
+    "Evaluate `model` on `test_ds` once (and the baselines, fitted on `train_ds`), store thresholds (from `val_metrics` if given, else the test split's) and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
     tmp = out.with_name(out.name + ".eval-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name))
+    thr = (val_metrics["image_threshold"], val_metrics["pixel_threshold"]) if val_metrics else None
+    metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
     table = _baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
-    model.meta.update(image_threshold=metrics["image_threshold"], metrics=metrics, test_images=len(test_ds))
+    img_thr, px_thr = thr if thr else (metrics["image_threshold"], metrics["pixel_threshold"])
+    model.meta.update(image_threshold=img_thr, threshold_split="val" if thr else "test", metrics=metrics, test_images=len(test_ds))
+    if val_metrics: model.meta["val_metrics"] = val_metrics
     if table: model.meta["baselines"] = {k.removeprefix("baseline: "): _plain(v) for k, v in list(table.items())[1:]}
-    if metrics["pixel_threshold"] is not None: model.meta["pixel_threshold"] = metrics["pixel_threshold"]
+    if px_thr is not None: model.meta["pixel_threshold"] = px_thr
     model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
     shutil.rmtree(out / "eval", ignore_errors=True)
     tmp.rename(out / "eval")
@@ -343,13 +354,16 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         test_ds, why = labelled_test_split(args.data, args.category, cfg.img_size)
         if test_ds is None: print(f"not evaluated: {why}")
         else:
-            m, table = evaluate_and_store(model, test_ds, out, progress=not args.quiet, name=category, train_ds=train_ds, files=files)
+            val_m, vwhy = validation_metrics(model, args.data, args.category, progress=not args.quiet)
+            m, table = evaluate_and_store(model, test_ds, out, progress=not args.quiet, name=category, train_ds=train_ds,
+                                          files=files, val_metrics=val_m)
             n_bad = sum(test_ds.labels)
             print(f"evaluated on {len(test_ds)} test images ({n_bad} anomalous); report in {out / 'eval'}\n")
             print(metrics_table(m, category or "DSR"))
             if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
-            px = f", pixel threshold {m['pixel_threshold']:.4g}" if m["pixel_threshold"] is not None else ""
-            print(f"stored in the model: image threshold {m['image_threshold']:.4g}{px}")
+            px = f", pixel threshold {model.meta['pixel_threshold']:.4g}" if model.meta.get("pixel_threshold") is not None else ""
+            where = "chosen on the validation split" if val_m else f"chosen on the test split: no validation split ({vwhy})"
+            print(f"stored in the model: image threshold {model.meta['image_threshold']:.4g}{px} ({where})")
     print(f"wall time {time.time() - t0:.1f} s")
 
 SUBCOMMANDS["train"] = Subcommand(
@@ -387,7 +401,9 @@ def run_eval(args: argparse.Namespace) -> None:
     test_ds = open_dataset(data, category, "test", model.cfg.img_size)
     name = category or getattr(test_ds, "category", None) or str(data)
     out = Path(args.out).expanduser()
-    m = evaluate_model(model, test_ds, out=out, batch_size=args.batch_size, progress=not args.quiet, device=dev, name=name)
+    thr = (model.meta.get("image_threshold"), model.meta.get("pixel_threshold"))
+    m = evaluate_model(model, test_ds, out=out, batch_size=args.batch_size, progress=not args.quiet, device=dev, name=name,
+                       thresholds=thr if thr[0] is not None else None)
     table = None
     if args.baselines:
         try: train_ds = open_dataset(data, category, "train", model.cfg.img_size)

@@ -460,12 +460,14 @@ def elpv_index() -> tuple[tuple[Path, ...], np.ndarray, np.ndarray]:
     return paths, np.array([float(r[1]) for r in rows]), np.array([r[2] for r in rows])
 
 def elpv_split(category: str = "mono", split: str = "train", train_frac: float = 2 / 3, seed: int = 0,
-               uncertain: str = "exclude") -> tuple[list[int], list[int]]:
-    "Indices into `elpv_index()` and labels of one ELPV split (see the rules above)."
+               uncertain: str = "exclude", val_frac: float = 1 / 3) -> tuple[list[int], list[int]]:
+    "Indices into `elpv_index()` and labels of one ELPV split, 'train', 'val' or 'test' (see the rules above)."
     if category not in (*ELPV_TYPES, "all"):
         raise DataError(f"ELPV category must be 'mono', 'poly' or 'all', got {category!r}")
-    if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in ("train", "val", "test"):
+        raise DataError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    if not 0 <= val_frac < 1:
+        raise DataError(f"val_frac must be in [0, 1), got {val_frac}")
     if uncertain not in ("exclude", "normal", "anomalous"):
         raise DataError(f"uncertain must be 'exclude', 'normal' or 'anomalous', got {uncertain!r}")
     if not 0 < train_frac < 1:
@@ -480,18 +482,23 @@ def elpv_split(category: str = "mono", split: str = "train", train_frac: float =
         if split == "train":
             chosen.update({i: 0 for i in functional[:n_train]})
             continue
-        chosen.update({i: 0 for i in functional[n_train:]})
-        chosen.update({int(i): 1 for i in np.flatnonzero(of_type & (probs > 0.5))})
+        held = {i: 0 for i in functional[n_train:]}                 # not trained on: validation and test
+        held.update({int(i): 1 for i in np.flatnonzero(of_type & (probs > 0.5))})
         if uncertain != "exclude":
-            chosen.update({int(i): int(uncertain == "anomalous") for i in np.flatnonzero(of_type & np.isclose(probs, 1 / 3))})
+            held.update({int(i): int(uncertain == "anomalous") for i in np.flatnonzero(of_type & np.isclose(probs, 1 / 3))})
+        vkey = lambda i: hashlib.sha256(f"val:{seed}:{paths[i].name}".encode()).hexdigest()
+        for label in (0, 1):                                          # the same fraction of each label
+            group = sorted((i for i, l in held.items() if l == label), key=vkey)
+            n_val = round(val_frac * len(group))
+            chosen.update({i: label for i in (group[:n_val] if split == "val" else group[n_val:])})
     idx = sorted(chosen)
     return idx, [chosen[i] for i in idx]
 
 class ElpvDataset(ImageDataset):
-    "ELPV solar cells of one type ('mono', 'poly' or 'all'), train or test split, without masks."
+    "ELPV solar cells of one type ('mono', 'poly' or 'all'), train, val or test split, without masks."
     def __init__(self, category: str = "mono", split: str = "train", img_size: int = 256, uncertain: str = "exclude",
-                 train_frac: float = 2 / 3, seed: int = 0):
-        idx, labels = elpv_split(category, split, train_frac, seed, uncertain)
+                 train_frac: float = 2 / 3, seed: int = 0, val_frac: float = 1 / 3):
+        idx, labels = elpv_split(category, split, train_frac, seed, uncertain, val_frac)
         paths, probs, types = elpv_index()
         self.category, self.split, self.indices = category, split, idx
         self.probs, self.types = [float(probs[i]) for i in idx], [str(types[i]) for i in idx]
@@ -510,15 +517,20 @@ def default_cache_dir() -> Path:
 def open_dataset(data: str | Path, category: str | None = None, split: str = "train", img_size: int = 256,
                  cache_dir: str | Path | None = None) -> ImageDataset:
     "The data set named by `data`: 'elpv', 'synthetic', an MVTec-layout root or category folder, or a folder of normal images."
-    if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in ("train", "val", "test"):
+        raise DataError(f"split must be 'train', 'val' or 'test', got {split!r}")
     if str(data) == "elpv":
         return ElpvDataset(category or "mono", split, img_size)
     if str(data) == "synthetic":
         root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir() / "synthetic"
         root = root / f"{img_size}px"
+        if split == "val":                                       # a second draw (seed 1) whose test part validates
+            make_synthetic(root / "val", category or "weave", n_train=1, img_size=img_size, seed=1)
+            return MVTecDataset(root / "val", category or "weave", "test", img_size)
         make_synthetic(root, category or "weave", img_size=img_size)
         return MVTecDataset(root, category or "weave", split, img_size)
+    if split == "val":
+        raise DataError(f"{data} has no validation split (only 'elpv' and 'synthetic' do); thresholds come from its test split")
     path = Path(data).expanduser()
     if not path.exists():
         raise DataError(f"unknown data {str(data)!r}: not 'elpv' or 'synthetic', and no such folder")

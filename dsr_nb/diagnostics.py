@@ -72,7 +72,9 @@ def diagnose(model, probe: ProbeBatch) -> dict:
         ia_gen = model.vq.decode(an.q_lo, an.q_hi)                                  # anomalous codes
         ia_spc, a_lo, a_hi = model.specific(an.q_lo, an.q_hi)
         m = torch.softmax(model.adm(ia_spc, ia_gen), 1)[:, 1]                       # B×S×S
-        changed_lo, changed_hi = (an.q_lo != enc.q_lo).any(1), (an.q_hi != enc.q_hi).any(1)   # B×h×w
+        # cells whose *code* the anomaly changed (values alone can differ by rounding where hi was re-quantized)
+        changed_lo = model.vq.vq_lo.indices(an.q_lo) != enc.idx_lo                  # B×h×w
+        changed_hi = model.vq.vq_hi.indices(an.q_hi) != enc.idx_hi
         out = {"keep_lo": _same(r_lo.indices, enc.idx_lo), "keep_hi": _same(r_hi.indices, enc.idx_hi),
                "restore_lo": _same(a_lo.indices, enc.idx_lo, changed_lo),
                "restore_hi": _same(a_hi.indices, enc.idx_hi, changed_hi),

@@ -21,8 +21,8 @@ __all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparis
 # %% ../nbs/12a_evaluate.ipynb #fb29c03e
 @torch.inference_mode()
 def evaluate_model(model: DSR, dataset, out=None, batch_size: int = 8, progress: bool = True,
-                   name: str | None = None, device=None) -> dict:
-    "Metrics of `model` on a labelled test set (dicts with image, mask, label); with `out`, also the report files."
+                   name: str | None = None, device=None, thresholds: tuple | None = None) -> dict:
+    "Metrics of `model` on a labelled test set (dicts with image, mask, label); with `out`, also the report files; `thresholds`: (image, pixel) chosen on other data."
     if len(dataset) == 0: raise ValueError("the test set is empty")
     labels = list(dataset.labels)
     if len(set(labels)) < 2:
@@ -39,8 +39,8 @@ def evaluate_model(model: DSR, dataset, out=None, batch_size: int = 8, progress:
     has_masks = bool(getattr(dataset, "has_masks", False))
     args = (labels, scores.numpy(), masks.numpy() if has_masks else None, maps.numpy())
     name = name or str(model.meta.get("category", "DSR"))
-    if out is None: return evaluate(*args[:2], *((args[2], args[3]) if has_masks else ()))
-    return save_report(out, *args[:3], maps=args[3], images=images.permute(0, 2, 3, 1).numpy(), name=name)
+    if out is None: return evaluate(*args[:2], *((args[2], args[3]) if has_masks else (None, None)), thresholds=thresholds)
+    return save_report(out, *args[:3], maps=args[3], images=images.permute(0, 2, 3, 1).numpy(), name=name, thresholds=thresholds)
 
 # %% ../nbs/12a_evaluate.ipynb #2b107280
 COMPARE_KEYS = ("image_auroc", "image_ap", "pixel_auroc", "pixel_ap", "aupro")

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.axes import Axes
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'roc_curve', 'roc_auc', 'average_precision', 'f1_optimal_threshold', 'pixel_metrics',
+__all__ = ['METRIC_KEYS', 'roc_curve', 'roc_auc', 'average_precision', 'f1_at', 'f1_optimal_threshold', 'pixel_metrics',
            'label_components', 'pro_curve', 'aupro', 'evaluate', 'metrics_table', 'save_metrics', 'plot_roc',
            'plot_pro', 'plot_cases', 'save_report']
 
@@ -167,6 +167,14 @@ def _f1_counts(tp: np.ndarray, fp: np.ndarray, thresholds: np.ndarray) -> tuple[
     i = int(np.argmax(f1))
     return float(thresholds[i]), float(f1[i])
 
+def f1_at(labels, scores, threshold: float) -> float:
+    "F1 when `score ≥ threshold` is called anomalous (a threshold chosen on other data: the honest F1)."
+    labels, scores = _check_pair(labels, scores)
+    _need_pos(labels, "labels", "F1")
+    pred = scores >= threshold
+    tp = float(np.sum(pred & labels)); fp = float(np.sum(pred & ~labels))
+    return 2 * tp / (tp + fp + float(labels.sum()))
+
 def f1_optimal_threshold(labels, scores) -> tuple[float, float]:
     "`(threshold, f1)`: the score τ that maximizes F1 when `score ≥ τ` is called anomalous, and that F1."
     labels, scores = _check_pair(labels, scores)
@@ -260,11 +268,12 @@ def aupro(masks, maps, fpr_limit: float = 0.3, num_thresholds: int | None = None
     return _area_to(fpr, pro, fpr_limit)
 
 # %% ../nbs/12_metrics.ipynb #92e15d55
-METRIC_KEYS = ("image_auroc", "image_ap", "image_f1", "image_threshold",
-               "pixel_auroc", "pixel_ap", "aupro", "pixel_f1", "pixel_threshold")
+METRIC_KEYS = ("image_auroc", "image_ap", "image_f1", "image_threshold", "image_f1_at_threshold",
+               "pixel_auroc", "pixel_ap", "aupro", "pixel_f1", "pixel_threshold", "pixel_f1_at_threshold")
 
-def evaluate(image_labels, image_scores, masks=None, maps=None, fpr_limit: float = 0.3) -> dict:
-    "All metrics of a test set as a dict (keys `METRIC_KEYS`); pixel keys are None without masks or anomalous pixels."
+def evaluate(image_labels, image_scores, masks=None, maps=None, fpr_limit: float = 0.3,
+             thresholds: tuple[float | None, float | None] | None = None) -> dict:
+    "All metrics of a test set as a dict (keys `METRIC_KEYS`); pixel keys are None without masks; `thresholds`: (image, pixel) chosen elsewhere, for the `*_f1_at_threshold` keys."
     labels, scores = _check_pair(image_labels, image_scores, ("image_labels", "image_scores"))
     _need_both(labels, "image_labels", "image AUROC")
     r = _rank(scores, labels)
@@ -272,6 +281,8 @@ def evaluate(image_labels, image_scores, masks=None, maps=None, fpr_limit: float
     thr, f1 = _f1_counts(tp, fp, r.thresholds)
     out = dict.fromkeys(METRIC_KEYS)
     out.update(image_auroc=_auroc_counts(tp, fp), image_ap=_ap_counts(tp, fp), image_threshold=thr, image_f1=f1)
+    t_img, t_px = thresholds if thresholds is not None else (None, None)
+    if t_img is not None: out["image_f1_at_threshold"] = f1_at(labels, scores, t_img)
     if masks is None: return out
     if maps is None: raise ValueError("masks were given without maps: pass the anomaly maps too (or neither)")
     if not 0 < fpr_limit <= 1: raise ValueError(f"fpr_limit must be in (0, 1], got {fpr_limit}")
@@ -283,12 +294,14 @@ def evaluate(image_labels, image_scores, masks=None, maps=None, fpr_limit: float
     regions, n_regions = label_components(masks)
     r = _rank(maps, regions)                                     # one ranking, tagged with region numbers
     out.update(_pixel_scores(r))
+    if t_px is not None: out["pixel_f1_at_threshold"] = f1_at(masks.ravel(), maps.ravel(), t_px)
     fpr, pro, _ = _pro_ranked(r, regions, n_regions)
     out["aupro"] = _area_to(fpr, pro, fpr_limit)
     return out
 
 # %% ../nbs/12_metrics.ipynb #06ff1dcd
 _NAMES = {"image_auroc": "image AUROC", "image_ap": "image AP", "image_f1": "image F1-max",
+          "image_f1_at_threshold": "image F1 at the stored threshold", "pixel_f1_at_threshold": "pixel F1 at the stored threshold",
           "image_threshold": "image threshold", "pixel_auroc": "pixel AUROC", "pixel_ap": "pixel AP",
           "aupro": "AUPRO", "pixel_f1": "pixel F1-max", "pixel_threshold": "pixel threshold"}
 
@@ -312,7 +325,7 @@ def metrics_table(metrics: dict, name: str = "DSR", mean: bool = True) -> str:
     if unknown: raise ValueError(f"unknown metric keys {sorted(unknown)}; expected keys of `evaluate`'s result")
     rows = [f"| metric | {name} |", "|---|---:|"]
     rows += [f"| {_NAMES[k]}{'' if k.endswith('threshold') else ' (%)'} | {_fmt(k, metrics[k])} |"
-             for k in METRIC_KEYS if k in metrics]
+             for k in METRIC_KEYS if k in metrics and not (k.endswith("_at_threshold") and metrics[k] is None)]
     return "\n".join(rows) + "\n"
 
 def _jsonable(x):
@@ -428,10 +441,10 @@ def plot_cases(images, maps, masks, scores, labels, k: int = 4, path=None) -> Fi
 
 # %% ../nbs/12_metrics.ipynb #1cef1ff4
 def save_report(out_dir, image_labels, image_scores, masks=None, maps=None, images=None, name: str = "DSR",
-                k: int = 4, fpr_limit: float = 0.3) -> dict:
+                k: int = 4, fpr_limit: float = 0.3, thresholds: tuple | None = None) -> dict:
     "Evaluate and write metrics.json, metrics.md, roc.png and cases.png into `out_dir`; returns `evaluate`'s dict."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = evaluate(image_labels, image_scores, masks, maps, fpr_limit)
+    metrics = evaluate(image_labels, image_scores, masks, maps, fpr_limit, thresholds)
     save_metrics(metrics, out_dir, name)
     pixels = metrics["pixel_auroc"] is not None
     fig = Figure(figsize=(9 if pixels else 4.5, 4.5), layout="constrained")
