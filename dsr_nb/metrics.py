@@ -308,7 +308,7 @@ _NAMES = {"image_auroc": "image AUROC", "image_ap": "image AP", "image_f1": "ima
 def _fmt(key: str, v) -> str:
     "A metric value for a table: rates in percent, thresholds with 4 significant digits, None as a dash."
     if v is None or (isinstance(v, float) and math.isnan(v)): return "–"
-    return f"{v:.4g}" if key.endswith("threshold") else f"{100 * v:.1f}"
+    return f"{v:.4g}" if key.endswith("threshold") and not key.endswith("at_threshold") else f"{100 * v:.1f}"
 
 def metrics_table(metrics: dict, name: str = "DSR", mean: bool = True) -> str:
     "A markdown table of one metrics dict (a column called `name`) or of a dict name → metrics (a row each, plus the mean unless `mean=False`)."
@@ -324,7 +324,7 @@ def metrics_table(metrics: dict, name: str = "DSR", mean: bool = True) -> str:
     unknown = set(metrics) - set(_NAMES)
     if unknown: raise ValueError(f"unknown metric keys {sorted(unknown)}; expected keys of `evaluate`'s result")
     rows = [f"| metric | {name} |", "|---|---:|"]
-    rows += [f"| {_NAMES[k]}{'' if k.endswith('threshold') else ' (%)'} | {_fmt(k, metrics[k])} |"
+    rows += [f"| {_NAMES[k]}{'' if k.endswith('threshold') and not k.endswith('at_threshold') else ' (%)'} | {_fmt(k, metrics[k])} |"
              for k in METRIC_KEYS if k in metrics and not (k.endswith("_at_threshold") and metrics[k] is None)]
     return "\n".join(rows) + "\n"
 

@@ -56,9 +56,15 @@ def test_train_stores_thresholds_and_report(trained):
     assert (meta["category"], meta["data"], meta["preset"], meta["finished"]) == ("weave", "synthetic", "tiny", True)
     assert meta["command"].startswith("dsr-nb train --data synthetic --category weave --out weave --iters2 4")
     assert 0 <= meta["image_threshold"] <= 1 and meta["pixel_threshold"] is not None
-    assert meta["metrics"]["image_threshold"] == meta["image_threshold"]
+    # thresholds come from the validation split, and the test split reports the F1 they give
+    assert meta["threshold_split"] == "val" and meta["val_metrics"]["image_threshold"] == meta["image_threshold"]
+    assert meta["val_metrics"]["pixel_threshold"] == meta["pixel_threshold"]
+    assert 0 <= meta["metrics"]["image_f1_at_threshold"] <= meta["metrics"]["image_f1"]
     assert (meta["train"]["stage2_iters"], meta["train"]["stage3_iters"], meta["train"]["batch_size"]) == (4, 2, 2)
-    assert sorted(p.name for p in (trained / "eval").iterdir()) == ["cases.png", "metrics.json", "metrics.md", "roc.png"]
+    assert sorted(p.name for p in (trained / "eval").iterdir()) == ["baselines.json", "cases.png", "comparison.md",
+                                                                    "metrics.json", "metrics.md", "roc.png"]
+    assert set(meta["baselines"]) == {"nn", "zscore"} and "baseline: zscore" in (trained / "eval" / "comparison.md").read_text()
+    for f in ("losses.csv", "diagnostics.csv", "training.png"): assert (trained / f).is_file(), f
     assert not trained.with_name("weave.eval-tmp").exists()
 
 
@@ -69,8 +75,8 @@ def test_eval_writes_metrics(trained, work, env):
     for k in ("image_auroc", "pixel_auroc", "pixel_ap", "aupro"):
         assert metrics[k] is not None and 0 <= metrics[k] <= 1, k
     assert {"cases.png", "metrics.md", "roc.png"} <= {p.name for p in (work / "ev").iterdir()}
-    assert "| image AUROC (%) |" in r.stdout
-    assert metrics == DSR.load(trained).meta["metrics"]          # the same test set as train's evaluation
+    assert "| image AUROC (%) |" in r.stdout and "| baseline: nn |" in r.stdout
+    assert metrics == DSR.load(trained).meta["metrics"]          # the same test set and thresholds as train's evaluation
 
 
 def test_predict_matches_the_library(trained, work, env):

@@ -57,14 +57,15 @@ def test_two_processes_train_like_one(work, env):
     # the losses (DDP: averaged over the processes) of every iteration
     for stage in ("stage2", "stage3"):
         for a, b in zip(ddp[0]["log"][stage], single[0]["log"][stage], strict=True):
-            for k in a: assert abs(a[k] - b[k]) < 2e-5, (stage, k, a[k], b[k])
-    for stage in ("stage2", "stage3"): assert ddp[1]["log"][stage] == ddp[0]["log"][stage]   # all log the global losses
+            for k in a.keys() - {"seconds"}: assert abs(a[k] - b[k]) < 2e-5, (stage, k, a[k], b[k])
+    no_clock = lambda log: [{k: v for k, v in d.items() if k != "seconds"} for d in log]
+    for stage in ("stage2", "stage3"): assert no_clock(ddp[1]["log"][stage]) == no_clock(ddp[0]["log"][stage])   # all log the global losses
     # the weights: the gradients agree to float rounding (chapter 11), but Adam's first steps move each weight by
     # about ±lr whatever the size of its gradient, so a weight whose gradient is at the level of rounding (the
     # biases that InstanceNorm cancels, a few others) may move either way. Nearly all agree to 1e-5; none can
     # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr.
     a, b = DSR.load(work / "ddp").state_dict(), DSR.load(work / "single").state_dict()
-    lr, steps = TrainConfig().lr, 4
+    lr, steps = 2e-4, 4                                        # the lr ddp_worker.py trains with
     report = []
     for module in ("srm_lo", "srm_hi", "decoder", "adm", "ups"):
         d = torch.cat([(a[k] - b[k]).abs().flatten() for k in a if k.startswith(module + ".")])
