@@ -66,7 +66,7 @@ class DSRConfig:
     def tiny(cls) -> DSRConfig:
         "A model the whole DSR pipeline trains on 2 CPU cores in minutes (128×128 input)."
         return cls(name="tiny", img_size=128, hidden=64, res_hidden=32, embed_dim=32, num_codes=512,
-                   srm_width=32, srm_pools=1, osd_width=64, osd_bottleneck=32, unet_width=8, score_kernel=11)
+                   srm_width=32, srm_pools=1, osd_width=64, osd_bottleneck=32, unet_width=16, score_kernel=11)
 
     @classmethod
     def preset(cls, name: str) -> DSRConfig:

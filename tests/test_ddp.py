@@ -63,7 +63,8 @@ def test_two_processes_train_like_one(work, env):
     # the weights: the gradients agree to float rounding (chapter 11), but Adam's first steps move each weight by
     # about ±lr whatever the size of its gradient, so a weight whose gradient is at the level of rounding (the
     # biases that InstanceNorm cancels, a few others) may move either way. Nearly all agree to 1e-5; none can
-    # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr.
+    # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr (10–25% within 1e-5);
+    # with it, 93% (the upsampler, whose inputs carry stage 2's rounding) to 100%: the bar sits at 90%.
     a, b = DSR.load(work / "ddp").state_dict(), DSR.load(work / "single").state_dict()
     lr, steps = 2e-4, 4                                        # the lr ddp_worker.py trains with
     report = []
@@ -71,7 +72,7 @@ def test_two_processes_train_like_one(work, env):
         d = torch.cat([(a[k] - b[k]).abs().flatten() for k in a if k.startswith(module + ".")])
         close = float((d <= 1e-5).float().mean())
         report.append(f"{module}: max {float(d.max()):.1e}, {close:.2%} within 1e-5")
-        assert close > 0.95 and float(d.max()) <= 2 * lr * steps, report[-1]
+        assert close > 0.90 and float(d.max()) <= 2 * lr * steps, report[-1]
     for k in a:
         if k.startswith("vq."): assert torch.equal(a[k], b[k]), k        # the frozen VQ-VAE never moves
     print("; ".join(report))
