@@ -83,7 +83,7 @@ class Prediction:
     coarse_map: torch.Tensor | list           # M[:, 1] at each input's size, B×H×W
     recon_general: torch.Tensor               # I_gen, B×3×S×S in [0, 1], RGB, model size
     recon_specific: torch.Tensor              # I_spc, B×3×S×S in [0, 1], RGB, model size
-    threshold: float | None = None            # the model's stored image threshold (F1-optimal on its test set)
+    threshold: float | None = None            # the model's stored image threshold (F1-optimal on its validation split)
 
     def __len__(self) -> int: return len(self.score)
 
