@@ -19,7 +19,7 @@ from .config import DSRConfig
 from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
 from .checkpoint import CheckpointError
 from .vqvae import WeightsMismatch
-from .pretrain import pretrain, general_corpus, resolve_device, load_vqvae
+from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
 from .model import DSR
 from .evaluate import evaluate_model, compare_with_baselines, comparison_table
@@ -205,7 +205,15 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="tiny", metavar="{tiny,paper}", help="model size (default: tiny)")
     p.add_argument("--steps", type=int, required=True, help="training steps in total (with --resume: up to this many)")
     p.add_argument("--batch-size", type=int, help="crops per step (default: 16, or the resumed run's)")
-    p.add_argument("--images", metavar="FOLDER", help="train on the images under FOLDER (default: the general corpus, scikit-image's sample photographs)")
+    p.add_argument("--images", metavar="FOLDER", help="train on the images under FOLDER instead of a built-in corpus")
+    p.add_argument("--corpus", choices=["general", "broad"], default="general",
+                   help="built-in corpus: general (scikit-image's sample photographs) or broad (every offline scikit-image "
+                        "sample and procedural textures) (default: general)")
+    p.add_argument("--with-train", action="append", default=[], metavar="DATA[:CATEGORY]",
+                   help="with --corpus broad: add the train split of a data set (e.g. elpv:all); repeatable")
+    p.add_argument("--init", metavar="DIR", help="start from this VQ-VAE checkpoint ('bundled': the preset's) instead of random weights")
+    p.add_argument("--hi-dropout", type=float, default=0.0, metavar="P",
+                   help="decode a fraction P of the crops from the lo level alone, so that it carries the coarse image (default: 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="checkpoint folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
@@ -219,15 +227,33 @@ def run_pretrain(args: argparse.Namespace) -> None:
     resolve_device(args.device)
     out = Path(args.out).expanduser()
     if args.steps <= 0: raise CLIError(f"--steps must be positive, got {args.steps}")
+    if not 0 <= args.hi_dropout < 1: raise CLIError(f"--hi-dropout must be in [0, 1), got {args.hi_dropout}")
+    if args.with_train and args.corpus != "broad": raise CLIError("--with-train adds to the broad corpus: give --corpus broad")
     stored = prepare_out(out, "vqvae", cfg, args.resume, args.overwrite) or {}
     batch_size = args.batch_size or stored.get("batch_size", 16)
     seed = args.seed if args.seed is not None else stored.get("seed", 0)
-    if args.images: images, source = folder_images(args.images, cfg.img_size), f"{args.images}"
-    else:
-        try: images, source = general_corpus(), "the general corpus"
-        except ImportError as e: raise CLIError(str(e)) from None
+    init = None
+    if args.init and not args.resume:
+        init = bundled_vqvae(cfg.name) if args.init == "bundled" else load_vqvae(args.init)
+        if init.cfg.same_model(cfg, vq_only=True):
+            raise CLIError(f"--init {args.init} is another model size ({', '.join(init.cfg.same_model(cfg, vq_only=True))} differ)")
+    weights = None
+    try:
+        if args.images: images, source = folder_images(args.images, cfg.img_size), f"{args.images}"
+        elif args.corpus == "general": images, source = general_corpus(), "the general corpus"
+        else:
+            extra = []
+            for spec in args.with_train:
+                data, _, category = spec.partition(":")
+                ds = open_dataset(data, category or None, "train", cfg.img_size)
+                extra += [ds[i]["image"] for i in range(len(ds))]
+            images, weights = broad_corpus(extra)
+            source = "the broad corpus" + "".join(f" + {s} (train split)" for s in args.with_train)
+    except ImportError as e: raise CLIError(str(e)) from None
+    meta = {"corpus": source, "hi_dropout": args.hi_dropout, **({"init": args.init} if args.init else {})}
     model, log = pretrain(cfg, images, args.steps, batch_size, out=out, save_every=args.save_every,
-                          resume=args.resume, seed=seed, device=args.device, progress=not args.quiet)
+                          resume=args.resume, seed=seed, device=args.device, progress=not args.quiet,
+                          meta=meta, weights=weights, init=init, hi_dropout=args.hi_dropout)
     print(f"stage 1 ({cfg.name}): {len(images)} images from {source}, {log.steps[-1] if log.steps else 0} steps of "
           f"{batch_size} crops, final loss {log.loss[-1] if log.loss else float('nan'):.4f}, {log.seconds:.0f} s of training")
     print(f"saved the VQ-VAE to {out}; use it with: {PROG} train --preset {cfg.name} --vq {shlex.quote(str(out))} ...")
@@ -239,6 +265,7 @@ SUBCOMMANDS["pretrain"] = Subcommand(
     "dsr_nb ships a tiny one; train your own for another preset or corpus and pass it to `train --vq`.",
     "  dsr-nb pretrain --preset tiny --steps 6000 --out runs/vq_tiny\n"
     "  dsr-nb pretrain --preset tiny --steps 6000 --out runs/vq_tiny --resume     # after Ctrl-C\n"
+    "  dsr-nb pretrain --steps 1000 --corpus broad --with-train elpv:all --init bundled --hi-dropout 0.25 --out runs/vq_broad\n"
     "  dsr-nb pretrain --preset paper --steps 200000 --images ~/imagenet/train --out runs/vq_paper --device cuda",
     _pretrain_arguments, run_pretrain)
 
@@ -252,8 +279,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run saved in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the resumed run's)")
-    p.add_argument("--iters2", type=int, metavar="N", help="stage-2 iterations (default: the preset's, tiny 1200, paper 100000)")
-    p.add_argument("--iters3", type=int, metavar="N", help="stage-3 iterations (default: the preset's, tiny 300, paper 50000)")
+    p.add_argument("--iters2", type=int, metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
+    p.add_argument("--iters3", type=int, metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
     p.add_argument("--batch-size", type=int, metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
     p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's), "
                    "uniform (random codes) or image (pasted textures) (default: latent)")

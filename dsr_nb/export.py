@@ -251,10 +251,9 @@ def check_onnx(path, model: DSR, x, level: str = "all") -> OnnxCheck:
 # %% ../nbs/16_export.ipynb #fec5af16
 def resolve_model(name_or_path) -> Path:
     "The checkpoint folder of `name_or_path`: an existing folder, else the name of a bundled model (`dsr_nb/weights/models`)."
-    from dsr_nb.demo import bundled_models
+    from dsr_nb.model import bundled_model_dir, bundled_model_names
     p = Path(name_or_path).expanduser()
     if p.exists(): return p
-    bundled = bundled_models()
-    if str(name_or_path) in bundled: return bundled[str(name_or_path)]
+    if (bundled := bundled_model_dir(str(name_or_path))) is not None: return bundled
     raise FileNotFoundError(f"model not found: {name_or_path} is neither a checkpoint folder nor a bundled model "
-                            f"({', '.join(bundled) or 'none are installed'})")
+                            f"({', '.join(bundled_model_names()) or 'none are installed'})")

@@ -20,7 +20,8 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_module, Checkpoin
 from .data import to_tensor_image, resize, DataError
 
 # %% auto #0
-__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'keep_large_blocks']
+__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'keep_large_blocks', 'bundled_model_names',
+           'bundled_model_dir']
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
@@ -160,9 +161,28 @@ def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None, 
     return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state, files=files)
 
 
+def bundled_model_names() -> list[str]:
+    "The names of the models that ship with dsr_nb."
+    from importlib.resources import files
+    root = Path(str(files("dsr_nb") / "weights" / "models"))
+    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
+
+
+def bundled_model_dir(name: str) -> Path | None:
+    "The folder of the model called `name` that ships with dsr_nb (`dsr_nb/weights/models/<name>`), or None."
+    from importlib.resources import files
+    if not name or "/" in name or "\\" in name or name.startswith("."): return None
+    p = Path(str(files("dsr_nb") / "weights" / "models" / name))
+    return p if (p / "config.json").is_file() else None
+
+
 def _load(cls, path, device="cpu") -> DSR:
-    "Load a DSR saved by `DSR.save` (or by training)."
-    model, meta = load_module(path, "dsr", cls, "a DSR model")
+    "Load a DSR saved by `DSR.save` (or by training), from its folder or by the name of a bundled model ('synthetic-weave')."
+    if not Path(path).expanduser().exists():
+        if (bundled := bundled_model_dir(str(path))) is not None: path = bundled
+        else: raise CheckpointError(f"model not found: {path} is neither a checkpoint folder nor a bundled model "
+                                    f"({', '.join(bundled_model_names()) or 'none are installed'})")
+    model, meta = load_module(Path(path).expanduser(), "dsr", cls, "a DSR model")
     model.meta = meta
     return model.to(device).eval()
 

@@ -20,8 +20,9 @@ from .vqvae import VQVAE, load_matching
 from .checkpoint import save_checkpoint, load_checkpoint, load_module, CheckpointError, deferred_interrupt
 
 # %% auto #0
-__all__ = ['SKIMAGE_SAMPLES', 'general_corpus', 'random_crops', 'restart_dead_codes', 'PretrainLog', 'resolve_device',
-           'save_vqvae', 'load_vqvae', 'bundled_vqvae', 'pretrain']
+__all__ = ['SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'general_corpus', 'procedural_textures', 'broad_corpus', 'random_crops',
+           'restart_dead_codes', 'PretrainLog', 'resolve_device', 'save_vqvae', 'load_vqvae', 'bundled_vqvae',
+           'pretrain', 'vq_report']
 
 # %% ../nbs/06_pretrain.ipynb #0b0e4d10
 SKIMAGE_SAMPLES = ["astronaut", "brick", "camera", "cat", "cell", "chelsea", "clock", "coffee", "coins",
@@ -51,14 +52,69 @@ def general_corpus(names: list[str] | None = None) -> list[torch.Tensor]:
     if not out: raise RuntimeError("no scikit-image sample image could be loaded")
     return out
 
+# %% ../nbs/06_pretrain.ipynb #e7dc2d9e
+def _smooth_noise(rng: np.random.Generator, S: int, cells: int) -> np.ndarray:
+    "Value noise: a cells×cells grid of uniform values, bicubically upsampled to S×S, in about [0, 1]."
+    g = torch.from_numpy(rng.random((1, 1, cells + 3, cells + 3), dtype=np.float32))
+    up = F.interpolate(g, size=(S + 3 * S // cells,) * 2, mode="bicubic", align_corners=False)[0, 0]
+    o = int(rng.integers(0, 3 * S // cells + 1))
+    return up[o:o + S, o:o + S].numpy()
+
+
+def procedural_textures(n: int, size: int = 256, seed: int = 0) -> list[torch.Tensor]:
+    "`n` random textures (gratings, multi-scale noise, blobs, cells) as 3×size×size float tensors in [0, 1]."
+    rng = np.random.default_rng(seed)
+    v, u = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    out = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:                                                           # 1–3 oriented gratings
+            val = sum(np.sin(2 * np.pi * (np.cos(a) * u + np.sin(a) * v) * f + rng.uniform(0, 6.3))
+                      for a, f in zip(rng.uniform(0, np.pi, 3), rng.uniform(3, 30, int(rng.integers(1, 4)))))
+            val = val / (np.abs(val).max() + 1e-6) * 0.5 + 0.5
+        elif kind == 1:                                                         # multi-scale value noise
+            val = sum(w * _smooth_noise(rng, size, c) for w, c in zip(rng.uniform(0.2, 1, 4), (4, 8, 16, 32)))
+        elif kind == 2:                                                         # blobs: thresholded noise
+            val = (_smooth_noise(rng, size, int(rng.integers(4, 16))) > rng.uniform(0.35, 0.65)).astype(np.float32)
+            val = 0.8 * val + 0.2 * _smooth_noise(rng, size, 32)
+        else:                                                                   # cells: distance to random seeds
+            pts = rng.random((int(rng.integers(8, 60)), 2)).astype(np.float32)
+            d = np.sqrt((v[..., None] - pts[:, 0]) ** 2 + (u[..., None] - pts[:, 1]) ** 2)
+            d = np.sort(d, -1)
+            val = np.clip((d[..., 1] - d[..., 0]) * rng.uniform(4, 12), 0, 1)
+        val = (val - val.min()) / (val.max() - val.min() + 1e-6)
+        c0, c1 = rng.random(3), rng.random(3)                                   # two random colours
+        img = c0 + val[..., None] * (c1 - c0) + rng.normal(0, 0.01, (size, size, 3))
+        out.append(_as_rgb_tensor(np.clip(img, 0, 1).astype(np.float32)))
+    return out
+
+
+SKIMAGE_ALL = SKIMAGE_SAMPLES + ["horse", "microaneurysms", "shepp_logan_phantom"]
+
+
+def broad_corpus(extra: list[torch.Tensor] | None = None, n_procedural: int = 96, shares=(0.5, 0.25, 0.25),
+                 seed: int = 0) -> tuple[list[torch.Tensor], torch.Tensor]:
+    "(images, weights): every offline scikit-image sample, procedural textures and `extra` images, with `shares` of the crops."
+    groups = [general_corpus(SKIMAGE_ALL), procedural_textures(n_procedural, 256, seed), list(extra or [])]
+    images, weights = [], []
+    for share, group in zip(shares, groups):
+        if not group: continue
+        images += group; weights += [share / len(group)] * len(group)
+    w = torch.tensor(weights, dtype=torch.float64)
+    return images, (w / w.sum()).float()
+
 # %% ../nbs/06_pretrain.ipynb #ff0851b7
 def random_crops(images: list[torch.Tensor], n: int, size: int, generator: torch.Generator,
-                 min_frac: float = 0.25, jitter: float = 0.3, p_gray: float = 0.2) -> torch.Tensor:
-    "`n` augmented random square crops of `images`, resized to size×size → n×3×size×size."
+                 min_frac: float = 0.25, jitter: float = 0.3, p_gray: float = 0.2,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    "`n` augmented random square crops of `images` (drawn uniformly, or by `weights`), resized to size×size → n×3×size×size."
     r = lambda *s: torch.rand(*s, generator=generator)
+    if weights is not None and len(weights) != len(images):
+        raise ValueError(f"{len(weights)} weights for {len(images)} images")
     out = []
     for _ in range(n):
-        img = images[int(torch.randint(len(images), (1,), generator=generator))]
+        pick = torch.randint(len(images), (1,), generator=generator) if weights is None else torch.multinomial(weights, 1, generator=generator)
+        img = images[int(pick)]
         h, w = img.shape[1:]
         side = max(8, int(min(h, w) * (min_frac + (1 - min_frac) * r(1).item())))
         y, x = int(r(1).item() * (h - side + 1)), int(r(1).item() * (w - side + 1))
@@ -137,13 +193,19 @@ def bundled_vqvae(preset: str = "tiny") -> VQVAE:
 
 def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size: int = 16, lr: float = 2e-4,
              out=None, save_every: int = 500, resume: bool = False, seed: int = 0, device: str = "auto",
-             restart_threshold: float = 1.0, progress: bool = True, meta: dict | None = None) -> tuple[VQVAE, PretrainLog]:
+             restart_threshold: float = 1.0, progress: bool = True, meta: dict | None = None,
+             weights: torch.Tensor | None = None, init: VQVAE | None = None, hi_dropout: float = 0.0) -> tuple[VQVAE, PretrainLog]:
     "Stage 1: train a VQ-VAE on random crops of `images` for `steps` steps; returns the model (in eval mode) and its log."
     if steps <= 0: raise ValueError(f"steps must be positive, got {steps}")
     if not images: raise ValueError("no training images were given")
+    if not 0 <= hi_dropout < 1: raise ValueError(f"hi_dropout must be in [0, 1), got {hi_dropout}")
     dev = resolve_device(device)
     torch.manual_seed(seed)
-    model = VQVAE(cfg).to(dev)
+    model = VQVAE(cfg)
+    if init is not None:                                       # continue from another VQ-VAE of the same size
+        if init.cfg.same_model(cfg, vq_only=True): raise ValueError(f"init is another model size: {init.cfg.same_model(cfg, vq_only=True)} differ")
+        model.load_state_dict(init.state_dict())
+    model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     log, start = PretrainLog(), 0
@@ -169,9 +231,14 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
             snapshot = gen.get_state()
             try:
                 if stop.requested: raise KeyboardInterrupt
-                x = random_crops(images, batch_size, cfg.img_size, gen).to(dev)
+                x = random_crops(images, batch_size, cfg.img_size, gen, weights=weights).to(dev)
                 x = model.to_model_order(x)
-                rec, e = model(x)
+                e = model.encode(x)
+                q_hi = e.q_hi
+                if hi_dropout:                                 # some images decoded from the lo level alone
+                    keep = (torch.rand(batch_size, generator=gen) >= hi_dropout).float().to(dev)
+                    q_hi = q_hi * keep[:, None, None, None]
+                rec = model.decode(e.q_lo, q_hi)
                 loss = F.mse_loss(rec, x) + e.loss
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             except KeyboardInterrupt:                     # step `step` did not happen: save the state before it
@@ -188,3 +255,23 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
             if (step + 1) % save_every == 0: save(step + 1)
     save(steps)
     return model.eval(), log
+
+# %% ../nbs/06_pretrain.ipynb #849268a7
+@torch.no_grad()
+def vq_report(vq: VQVAE, images: torch.Tensor, batch_size: int = 32) -> dict:
+    "PSNR (dB) of `vq` on images B×3×S×S in [0, 1] (RGB), with and without its lo level; code usage per level."
+    psnr = lambda err, n: 10 * math.log10(n / max(err, 1e-12))
+    err = err_nolo = 0.0
+    idx = {"lo": [], "hi": []}
+    for x in images.split(batch_size):
+        x = vq.to_model_order(x)
+        e = vq.encode(x)
+        lo_mean = e.q_lo.mean((0, 2, 3), keepdim=True).expand_as(e.q_lo)    # every lo code → their mean
+        err += F.mse_loss(vq.decode(e.q_lo, e.q_hi).clamp(0, 1), x, reduction="sum").item() / x[0].numel()
+        err_nolo += F.mse_loss(vq.decode(lo_mean, e.q_hi).clamp(0, 1), x, reduction="sum").item() / x[0].numel()
+        idx["lo"].append(e.idx_lo); idx["hi"].append(e.idx_hi)
+    out = {"images": len(images), "psnr": round(psnr(err, len(images)), 2), "psnr_without_lo": round(psnr(err_nolo, len(images)), 2)}
+    for level, ids in idx.items():
+        u = code_usage(torch.cat(ids), vq.cfg.num_codes)
+        out[f"{level}_used"], out[f"{level}_perplexity"] = round(u.usage, 3), round(u.perplexity, 1)
+    return out

@@ -128,6 +128,16 @@ def test_pretrain_on_the_general_corpus(work, env):
     assert json.loads((work / "vq" / "config.json").read_text())["meta"]["step"] == 2
 
 
+def test_pretrain_continues_on_the_broad_corpus(work, env):
+    "From the bundled VQ-VAE, on the broad corpus plus a data set's train split, with lo-level-only crops."
+    r = ok(dsr_nb(env, work, "pretrain", "--steps", "2", "--batch-size", "4", "--corpus", "broad", "--with-train",
+                  "synthetic:wood", "--init", "bundled", "--hi-dropout", "0.5", "--out", "vq_broad", "--device", "cpu", "-q"))
+    assert "the broad corpus + synthetic:wood (train split)" in r.stdout, r.stdout
+    meta = json.loads((work / "vq_broad" / "config.json").read_text())["meta"]
+    assert (meta["init"], meta["hi_dropout"], meta["step"]) == ("bundled", 0.5, 2)
+    assert load_vqvae(work / "vq_broad").cfg.name == "tiny"
+
+
 ERRORS = {   # name: (arguments, given the scratch folder and the trained model; what the message says)
     "missing folder": (lambda w, m: ["train", "--data", w / "nope", "--out", w / "x"], "no such folder"),
     "empty folder": (lambda w, m: ["train", "--data", w / "empty", "--out", w / "x"], "no images"),
@@ -138,6 +148,9 @@ ERRORS = {   # name: (arguments, given the scratch folder and the trained model;
     "unknown device": (lambda w, m: ["train", "--data", "synthetic", "--out", w / "x", "--device", "tpu"], "unknown device"),
     "usage": (lambda w, m: ["train", "--data", "synthetic"], "required: --out"),
     "pretrain on an empty folder": (lambda w, m: ["pretrain", "--steps", "3", "--images", w / "empty", "--out", w / "x"], "no images"),
+    "hi-dropout out of range": (lambda w, m: ["pretrain", "--steps", "3", "--hi-dropout", "1", "--out", w / "x"], "--hi-dropout must be in"),
+    "with-train without the broad corpus": (lambda w, m: ["pretrain", "--steps", "3", "--with-train", "elpv", "--out", w / "x"],
+                                            "give --corpus broad"),
     "eval without a test split": (lambda w, m: ["eval", "--model", m, "--data", w / "plain", "--out", w / "x"], "no test split"),
 }
 

@@ -238,8 +238,11 @@ def test_space_folder_runs_on_its_own(tmp_path, models_dir, images):
     for line in ["sdk: gradio", "sdk_version: 6.31.0", "app_file: app.py", 'python_version: "3.12"',
                  "license: cc-by-nc-sa-4.0", "title:", "emoji:"]:
         assert line in header, line
+    short = re.search(r"^short_description: (.*)$", header, re.M).group(1)
+    assert len(short) <= 60, f"the Hub refuses a short_description of {len(short)} characters (at most 60)"
     reqs = (out / "requirements.txt").read_text()
-    assert "torch" in reqs and not re.search(r"^gradio", reqs, re.M)
+    assert not re.search(r"^gradio", reqs, re.M)
+    assert re.search(r"^torch==\d+\.\d+\.\d+\+cpu$", reqs, re.M) and "download.pytorch.org/whl/cpu" in reqs   # not the CUDA build
     with pytest.raises(FileExistsError):
         build_space.build_space(out)
 
