@@ -14,8 +14,8 @@ from safetensors.torch import save_file, load_file
 from .config import DSRConfig
 
 # %% auto #0
-__all__ = ['CheckpointError', 'is_checkpoint', 'Checkpoint', 'save_checkpoint', 'load_checkpoint', 'load_module',
-           'deferred_interrupt']
+__all__ = ['CheckpointError', 'is_checkpoint', 'checkpoint_exists', 'Checkpoint', 'save_checkpoint', 'load_checkpoint',
+           'load_module', 'deferred_interrupt']
 
 # %% ../nbs/05_checkpoint.ipynb #412aed39
 class CheckpointError(ValueError):
@@ -26,6 +26,12 @@ def is_checkpoint(path) -> bool:
     "Whether `path` is a checkpoint folder (it holds config.json and model.safetensors)."
     path = Path(path)
     return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
+def checkpoint_exists(path) -> bool:
+    "Whether `path`, or the `path.old` that a save interrupted between its two renames leaves, is a checkpoint."
+    path = Path(path)
+    return is_checkpoint(path) or (not path.exists() and is_checkpoint(path.with_name(path.name + ".old")))
 
 
 @dataclass

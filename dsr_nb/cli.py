@@ -26,7 +26,7 @@ from .evaluate import evaluate_model, compare_with_baselines, comparison_table
 from .metrics import metrics_table
 
 # %% auto #0
-__all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'Subcommand', 'build_parser', 'run', 'main',
+__all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser', 'run', 'main',
            'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'validation_metrics',
            'evaluate_and_store', 'run_train', 'run_eval', 'list_inputs', 'prediction_panel', 'run_predict',
            'run_demo_command', 'run_export']
@@ -44,6 +44,15 @@ def one_line(e: BaseException) -> str:
     "The message of `e` on a single line (its lines joined by '; ')."
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
     return "; ".join(lines) or type(e).__name__
+
+def count(minimum: int = 1) -> Callable[[str], int]:
+    "An argparse `type`: an integer of at least `minimum` (a count of images, steps or iterations)."
+    def parse(text: str) -> int:
+        try: v = int(text)
+        except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < minimum: raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {v}")
+        return v
+    return parse
 
 # %% ../nbs/13_cli.ipynb #9f59eadb
 @dataclass(frozen=True)
@@ -203,8 +212,8 @@ def folder_images(folder: str | Path, img_size: int) -> list[torch.Tensor]:
 
 def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="tiny", metavar="{tiny,paper}", help="model size (default: tiny)")
-    p.add_argument("--steps", type=int, required=True, help="training steps in total (with --resume: up to this many)")
-    p.add_argument("--batch-size", type=int, help="crops per step (default: 16, or the resumed run's)")
+    p.add_argument("--steps", type=count(1), required=True, help="training steps in total (with --resume: up to this many)")
+    p.add_argument("--batch-size", type=count(1), help="crops per step (default: 16, or the resumed run's)")
     p.add_argument("--images", metavar="FOLDER", help="train on the images under FOLDER instead of a built-in corpus")
     p.add_argument("--corpus", choices=["general", "broad"], default="general",
                    help="built-in corpus: general (scikit-image's sample photographs) or broad (every offline scikit-image "
@@ -218,7 +227,7 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the resumed run's)")
-    p.add_argument("--save-every", type=int, default=500, metavar="N", help="save a checkpoint every N steps (default: 500)")
+    p.add_argument("--save-every", type=count(1), default=500, metavar="N", help="save a checkpoint every N steps (default: 500)")
 
 def run_pretrain(args: argparse.Namespace) -> None:
     "`dsr-nb pretrain`: stage 1 on the general corpus or a folder of images."
@@ -279,12 +288,12 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run saved in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the resumed run's)")
-    p.add_argument("--iters2", type=int, metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
-    p.add_argument("--iters3", type=int, metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
-    p.add_argument("--batch-size", type=int, metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
+    p.add_argument("--iters2", type=count(0), metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
+    p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
+    p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
     p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's), "
                    "uniform (random codes) or image (pasted textures) (default: latent)")
-    p.add_argument("--save-every", type=int, metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
+    p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
     p.add_argument("--vq", metavar="DIR", help="a stage-1 checkpoint from `dsr-nb pretrain` (default: the VQ-VAE bundled for the preset)")
     p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                    help="evaluate on the test split, if the data has one, and store the thresholds (default: --eval)")
@@ -411,7 +420,7 @@ def _eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="synthetic, elpv, an MVTec-layout root or category folder (default: the data the model was trained on)")
     p.add_argument("--category", help="the category of --data (default: the model's, when --data is not given)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, metrics.md, roc.png and cases.png")
-    p.add_argument("--batch-size", type=int, default=8, metavar="B", help="images per forward pass (default: 8)")
+    p.add_argument("--batch-size", type=count(1), default=8, metavar="B", help="images per forward pass (default: 8)")
     p.add_argument("--no-baselines", dest="baselines", action="store_false",
                    help="skip the trivial baselines (nearest neighbour, pixel z-score) on the same split")
 
@@ -494,12 +503,12 @@ def prediction_panel(image: torch.Tensor, anomaly_map: torch.Tensor, score: floa
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--model", required=True, metavar="DIR", help="a model saved by `dsr-nb train`")
+    p.add_argument("--model", required=True, metavar="DIR", help="a model saved by `dsr-nb train`, or the name of a bundled one (synthetic-weave, elpv-mono, elpv-poly)")
     p.add_argument("--out", default="predictions", metavar="DIR", help="folder for the panels and scores.csv (default: predictions)")
     p.add_argument("--threshold", type=float, metavar="T", help="image-score threshold of the verdict (default: the model's)")
     p.add_argument("--pixel-threshold", type=float, metavar="T", help="anomaly-map threshold of the outline (default: the model's)")
     p.add_argument("-r", "--recursive", action="store_true", help="also take the images in subfolders of folder inputs")
-    p.add_argument("--batch-size", type=int, default=8, metavar="B", help="images per forward pass (default: 8)")
+    p.add_argument("--batch-size", type=count(1), default=8, metavar="B", help="images per forward pass (default: 8)")
 
 def run_predict(args: argparse.Namespace) -> None:
     "`dsr-nb predict`: a panel PNG per input image and scores.csv."
@@ -513,22 +522,33 @@ def run_predict(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows, bs = [], args.batch_size
     for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
-        chunk = inputs[s:s + bs]
-        images = [load_image(p) for p, _ in chunk]                                   # each 3×H×W
+        good, images = [], []
+        for path, name in inputs[s:s + bs]:                                         # an unreadable file is skipped, not fatal
+            try: images.append(load_image(path)); good.append((path, name))          # each 3×H×W
+            except DataError as e:
+                print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
+                rows.append({"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)})
+        if not images: continue
         pred = model.predict(images, batch_size=bs, device=dev)
-        for i, ((path, name), img) in enumerate(zip(chunk, images)):
+        for i, ((path, name), img) in enumerate(zip(good, images)):
             score = float(pred.score[i])
             fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
             fig.savefig(out / f"{name}.png", dpi=80)
             verdict = "" if thr is None else ("yes" if score >= thr else "no")
-            rows.append({"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png"})
+            rows.append({"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png", "error": ""})
     with open(out / "scores.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "score", "anomalous", "panel"])
+        w = csv.DictWriter(f, fieldnames=["path", "score", "anomalous", "panel", "error"])
         w.writeheader(); w.writerows(rows)
+    failed = [r for r in rows if r["error"]]
     print(f"{'score':>8}  {'anomalous':9}  path")
-    for r in rows: print(f"{float(r['score']):8.4f}  {r['anomalous'] or '?':9}  {r['path']}")
-    print(f"{len(rows)} panels and scores.csv in {out}" + ("" if thr is not None else
+    for r in rows:
+        if not r["error"]: print(f"{float(r['score']):8.4f}  {r['anomalous'] or '?':9}  {r['path']}")
+    print(f"{len(rows) - len(failed)} panels and scores.csv in {out}" + ("" if thr is not None else
           "; the model stores no threshold (train with evaluation, or give --threshold)"))
+    if failed:
+        if len(failed) == len(rows): raise CLIError(f"none of the {len(rows)} inputs could be read as an image (first: {failed[0]['error']})")
+        print(f"{len(failed)} of {len(rows)} inputs could not be read; scores.csv says why in its error column", file=sys.stderr)
+        raise SystemExit(1)
 
 SUBCOMMANDS["predict"] = Subcommand(
     "predict", "score images and draw their anomaly maps",

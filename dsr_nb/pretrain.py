@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .config import DSRConfig
 from .quantize import VectorQuantizer, code_usage
 from .vqvae import VQVAE, load_matching
-from .checkpoint import save_checkpoint, load_checkpoint, load_module, CheckpointError, deferred_interrupt
+from .checkpoint import save_checkpoint, load_checkpoint, load_module, checkpoint_exists, CheckpointError, deferred_interrupt
 
 # %% auto #0
 __all__ = ['SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'general_corpus', 'procedural_textures', 'broad_corpus', 'random_crops',
@@ -210,7 +210,7 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
     gen = torch.Generator().manual_seed(seed)
     log, start = PretrainLog(), 0
     if resume:
-        if out is None or not Path(out).exists(): raise CheckpointError(f"nothing to resume: {out} does not exist")
+        if out is None or not checkpoint_exists(out): raise CheckpointError(f"nothing to resume: {out} holds no checkpoint")
         ck = load_checkpoint(out, with_train_state=True)
         if ck.config.same_model(cfg): raise CheckpointError(f"{out} was trained with another model size: {ck.config.same_model(cfg)}")
         load_matching(model, ck.weights, source=str(out))

@@ -22,7 +22,7 @@ from .model import DSR, keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
 from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, select_images
-from .checkpoint import load_checkpoint, CheckpointError, deferred_interrupt
+from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import resolve_device, bundled_vqvae, random_crops, general_corpus
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
@@ -365,7 +365,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     log, start = TrainLog(), 0
     total = tcfg.stage2_iters + tcfg.stage3_iters
     if resume:
-        if out is None or not Path(out).exists(): raise CheckpointError(f"nothing to resume: {out} does not exist")
+        if out is None or not checkpoint_exists(out): raise CheckpointError(f"nothing to resume: {out} holds no checkpoint")
         ck = load_checkpoint(out, with_train_state=True)
         if ck.config.same_model(cfg):
             raise CheckpointError(f"{out} holds a model of another size ({', '.join(ck.config.same_model(cfg))} differ); "
