@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from .model import DSR, Prediction, OFFICIAL_FILES
+from .model import DSR, Prediction, OFFICIAL_FILES, bundled_models_root
 from .data import to_tensor_image, load_image, resize, resize_mask, DataError
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
 from .perlin import perlin_masks
@@ -70,7 +70,7 @@ def checkpoint_folders(folder) -> dict[str, Path]:
 
 def bundled_models(root=None) -> dict[str, Path]:
     "The models shipped with the package (`dsr_nb/weights/models/<name>/`), by name; empty if there are none."
-    root = Path(root) if root is not None else weights_root() / "models"
+    root = Path(root) if root is not None else bundled_models_root()          # the one home of that path: chapter 10
     return checkpoint_folders(root) if root.is_dir() else {}
 
 

@@ -20,8 +20,8 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_module, Checkpoin
 from .data import to_tensor_image, resize, DataError
 
 # %% auto #0
-__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'keep_large_blocks', 'bundled_model_names',
-           'bundled_model_dir']
+__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'keep_large_blocks', 'bundled_models_root',
+           'bundled_model_names', 'bundled_model_dir']
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
@@ -161,18 +161,22 @@ def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None, 
     return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state, files=files)
 
 
+def bundled_models_root() -> Path:
+    "The folder of the models that ship with dsr_nb: `dsr_nb/weights/models`, one subfolder per model."
+    from importlib.resources import files
+    return Path(str(files("dsr_nb") / "weights" / "models"))
+
+
 def bundled_model_names() -> list[str]:
     "The names of the models that ship with dsr_nb."
-    from importlib.resources import files
-    root = Path(str(files("dsr_nb") / "weights" / "models"))
+    root = bundled_models_root()
     return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
 
 
 def bundled_model_dir(name: str) -> Path | None:
     "The folder of the model called `name` that ships with dsr_nb (`dsr_nb/weights/models/<name>`), or None."
-    from importlib.resources import files
     if not name or "/" in name or "\\" in name or name.startswith("."): return None
-    p = Path(str(files("dsr_nb") / "weights" / "models" / name))
+    p = bundled_models_root() / name
     return p if (p / "config.json").is_file() else None
 
 
