@@ -1,14 +1,21 @@
 """dsr_nb side by side with anomalib's DSR (`DsrModel`): same weights, same inputs, one run. By hand, on a quiet machine:
 
-    python benchmarks/anomalib_compare.py                          # equivalence, then speed (batch 1 and 8)
+    python benchmarks/anomalib_compare.py                          # equivalence, training steps, then speed (batch 1 and 8)
     python benchmarks/anomalib_compare.py --part equivalence
+    python benchmarks/anomalib_compare.py --part training          # stage-2 and stage-3 losses and gradients, paper preset
     python benchmarks/anomalib_compare.py --part speed --cases infer score --batches 1 --repeats 3
 
 The first run creates `benchmarks/.venv-anomalib` (with the system's site packages, so both sides use the very
 same torch) and installs anomalib 2.7.0 and kornia 0.9.0 into it without dependencies; anomalib is never a
 dependency of dsr_nb. `import anomalib` fails here (it pulls in torchvision, whose PyPI wheels are CUDA builds), so
-anomalib's two DSR files are loaded directly: `torch_model.py` needs one anomalib name, `InferenceBatch` (a
-NamedTuple, provided below with anomalib's field names), and `loss.py` needs kornia's `FocalLoss`.
+anomalib's two DSR files are loaded directly (`anomalib_twin.py`, shared with the CI test
+`tests/test_anomalib_fidelity.py`): `torch_model.py` needs one anomalib name, `InferenceBatch` (a NamedTuple,
+provided there with anomalib's field names), and `loss.py` needs kornia's `FocalLoss`.
+
+Training: one stage-2 and one stage-3 step of each, given the same weights, images and latent anomalies
+(anomalib's own, recorded during its forward and handed to our `stage2_loss`); losses, loss terms and the gradient
+of every trained parameter are compared. anomalib's kornia focal loss (α = 1, softmax applied twice) is set aside
+for the authors' focal loss on both sides; its own total is printed next to it (see `anomalib_twin.py`).
 
 Weights: anomalib's `DsrModel` is built at the paper sizes with seed 0 (its own initialisation), its state dict is
 written out as the authors' six files (anomalib's module names are the authors' file layout), and our model loads
@@ -43,15 +50,11 @@ whole story, anomalib also runs a second time with the same setting ("anomalib+m
 from __future__ import annotations
 import argparse, functools, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, types
 from pathlib import Path
-from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-anomalib"
-PINS = ["anomalib==2.7.0", "kornia==0.9.0", "kornia_rs"]
-ALIB_PREFIX = {  # our module → (anomalib DsrModel attribute, the authors' file; see dsr_nb.model.OFFICIAL_FILES)
-    "srm_hi": "subspace_restriction_module_hi", "srm_lo": "subspace_restriction_module_lo",
-    "decoder": "image_reconstruction_network", "adm": "anomaly_detection_module", "ups": "upsampling_module"}
-VQ_FILE = "vq_model_pretrained_128_4096.pckl"
+sys.path.insert(0, str(HERE))
+from anomalib_twin import PINS, VQ_FILE, load_anomalib, write_weights, fidelity, report   # shared with tests/test_anomalib_fidelity.py
 
 
 def ensure_venv() -> None:
@@ -63,44 +66,6 @@ def ensure_venv() -> None:
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", *PINS], check=True)
     os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
-
-
-class InferenceBatch(NamedTuple):
-    "anomalib.data.InferenceBatch: the one anomalib name its DSR torch_model.py imports."
-    pred_score: object = None
-    pred_label: object = None
-    anomaly_map: object = None
-    pred_mask: object = None
-
-
-@functools.lru_cache(None)
-def load_anomalib():
-    "anomalib's DSR torch_model and loss modules, loaded from their files without importing the anomalib package."
-    spec = importlib.util.find_spec("anomalib")            # locates the package without running its __init__
-    if spec is None: raise SystemExit("anomalib is not installed in this interpreter; run without --worker")
-    root = Path(spec.submodule_search_locations[0]) / "models" / "image" / "dsr"
-    pkg, data = types.ModuleType("anomalib"), types.ModuleType("anomalib.data")
-    pkg.__path__, data.InferenceBatch = [], InferenceBatch
-    sys.modules.setdefault("anomalib", pkg); sys.modules.setdefault("anomalib.data", data)
-    mods = []
-    for name in ("torch_model", "loss"):
-        s = importlib.util.spec_from_file_location(f"anomalib_dsr_{name}", root / f"{name}.py")
-        m = importlib.util.module_from_spec(s); s.loader.exec_module(m); mods.append(m)
-    return mods
-
-
-def write_weights(folder: Path, seed: int = 0) -> None:
-    "anomalib's DsrModel (seed `seed`) → the authors' six files plus anomalib's own state dict, in `folder`."
-    import torch
-    tm, _ = load_anomalib()
-    torch.manual_seed(seed)
-    sd = tm.DsrModel().state_dict()
-    torch.save(sd, folder / "anomalib_dsr.pt")
-    part = lambda p: {k[len(p) + 1:]: v for k, v in sd.items() if k.startswith(p + ".")}
-    torch.save(part("discrete_latent_model"), folder / VQ_FILE)
-    from dsr_nb.model import OFFICIAL_FILES
-    for ours, theirs in ALIB_PREFIX.items():
-        torch.save(part(theirs), folder / OFFICIAL_FILES[ours].format(category="bench"))
 
 
 def build(impl: str, folder: Path):
@@ -201,13 +166,14 @@ def train2_runner(model, impl, x, g):
     from dsr_nb.perlin import perlin_masks
     params = lambda mods: [p for m in mods for p in m.parameters()]
     if impl == "ours":
-        from dsr_nb.train import TrainConfig, SampleRNG, stage2_step
+        from dsr_nb.train import TrainConfig, stage2_step
+        from dsr_nb.streams import Streams
         model.train()
         opt = torch.optim.Adam(params([model.srm_lo, model.srm_hi, model.decoder, model.adm]), lr=2e-4)
         cfg, tcfg, xm = model.cfg, TrainConfig(batch_size=len(x)), model.vq.to_model_order(x)
         it = iter(range(10**6))
         def run():
-            loss, _ = stage2_step(model, xm, cfg, tcfg, SampleRNG.for_batch(0, next(it), range(len(x))))
+            loss, _ = stage2_step(model, xm, cfg, tcfg, Streams.for_batch(0, next(it), range(len(x))))
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return run
     _, lossmod = load_anomalib()
@@ -283,7 +249,7 @@ def run_worker(spec: dict) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=["equivalence", "speed", "all"], default="all")
+    ap.add_argument("--part", choices=["equivalence", "training", "speed", "all"], default="all")
     ap.add_argument("--cases", nargs="+", default=["infer", "score", "train2", "latent", "latent1"])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     ap.add_argument("--impls", nargs="+", default=["anomalib", "anomalib+malloc", "ours"],
@@ -314,6 +280,12 @@ def main():
                 ok = r["map"] <= 1e-4 and r["forward_map"] <= 1e-4 and r["score"] <= 1e-5
                 print(f"| {r['input']} | {r['batch']} | {r['map']:.2e} | {r['forward_map']:.2e} | {r['score']:.2e} | "
                       f"{r['i_gen']:.2e} | {'yes' if ok else 'NO'} |", flush=True)
+        if a.part in ("training", "all"):                     # one stage-2 and one stage-3 step, paper preset, batch 2
+            torch.set_num_threads(a.threads)
+            res = fidelity(folder, None, 256, 2)
+            results["training"] = res
+            print("\nTraining-step fidelity, paper preset, batch 2, the same weights and anomalies (anomalib_twin.py):")
+            print(report(res), flush=True)
         if a.part in ("speed", "all"):
             fp = flops_and_peak(folder, a.threads)
             results["flops"] = fp

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from dsr_nb import DSR, DSRConfig
-from dsr_nb.train import TrainConfig, SampleRNG, stage2_step, stage3_step
+from dsr_nb.train import TrainConfig, stage2_step, stage3_step
+from dsr_nb.streams import Streams
 from dsr_nb.data import to_tensor_image, resize, load_image
 
 
@@ -93,7 +94,7 @@ def main():
     opt3 = torch.optim.Adam(model.ups.parameters(), 2e-4)
     it = iter(range(10**6))
     def step(stage):
-        rng = SampleRNG.for_batch(0, next(it), range(8), device=dev)
+        rng = Streams.for_batch(0, next(it), range(8), device=dev)
         loss, _ = stage2_step(model, x, model.cfg, tcfg, rng) if stage == 2 else stage3_step(model, x, model.cfg, tcfg, rng)
         opt = opt2 if stage == 2 else opt3
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()

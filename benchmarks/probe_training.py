@@ -22,7 +22,8 @@ from dsr_nb.subspace import SubspaceRestriction
 from dsr_nb.pretrain import bundled_vqvae
 from dsr_nb.config import DSRConfig
 from dsr_nb.data import open_dataset
-from dsr_nb.train import TrainConfig, train_dsr, load_train_images, SampleRNG, draw_batch
+from dsr_nb.train import TrainConfig, train_dsr, load_train_images, draw_batch
+from dsr_nb.streams import Streams
 
 KEYS = ("keep_lo", "keep_hi", "restore_lo", "restore_hi", "spc_ratio", "adm_ap", "anomalous_frac")
 
@@ -70,7 +71,7 @@ def srm_only(images, cfg, tcfg, a):
     print(f"# {' '.join(sys.argv)}")
     print("| iteration | variance explained | hi codes kept |\n|---|---:|---:|")
     for it in range(a.iters):
-        rng = SampleRNG.for_batch(a.seed, it, range(tcfg.batch_size))
+        rng = Streams.for_batch(a.seed, it, range(tcfg.batch_size))
         x = vq.to_model_order(draw_batch(train, rng, tcfg.rot_prob2))
         with torch.no_grad(): q = vq.encode(x).q_hi
         loss = F.mse_loss(srm(q), q)

@@ -13,9 +13,10 @@ import torch.nn.functional as F
 from dsr_nb.config import DSRConfig
 from dsr_nb.model import DSR, keep_large_blocks
 from dsr_nb.pretrain import bundled_vqvae
-from dsr_nb.train import TrainConfig, SampleRNG
+from dsr_nb.train import TrainConfig
+from dsr_nb.streams import Streams
 from dsr_nb.perlin import perlin_masks
-from dsr_nb.anomalies import sample_latent_anomalies, select_images, draw_plan
+from dsr_nb.anomalies import sample_latent_anomalies, draw_plan
 from dsr_nb.detection import focal_loss
 
 
@@ -34,15 +35,13 @@ def main():
         t = time.perf_counter(); r = fn(); T.setdefault(name, []).append(time.perf_counter() - t); return r
 
     for i in range(a.iters):
-        rng = SampleRNG.for_batch(0, i, range(tcfg.batch_size))
-        masks = timed("Perlin masks", lambda: torch.cat([perlin_masks(1, cfg.img_size, g) for g in rng.dev]))
+        rng = Streams.for_batch(0, i, range(tcfg.batch_size))
+        masks = timed("Perlin masks", lambda: perlin_masks(tcfg.batch_size, cfg.img_size, rng))
         with torch.no_grad():
             enc = timed("VQ-VAE encode", lambda: model.vq.encode(x))
-            las = timed("latent anomalies", lambda: [
-                sample_latent_anomalies(model.vq, select_images(enc, slice(j, j + 1)), masks[j:j + 1],
-                                        draw_plan(1, g, tcfg.p_anomalous, cfg.strength_min), gd, cfg.exclude_frac)
-                for j, (g, gd) in enumerate(zip(rng.host, rng.dev))])
-            q_lo, q_hi, m_gt = (torch.cat([getattr(l, k) for l in las]) for k in ("q_lo", "q_hi", "mask"))
+            la = timed("latent anomalies", lambda: sample_latent_anomalies(
+                model.vq, enc, masks, draw_plan(tcfg.batch_size, rng, tcfg.p_anomalous, cfg.strength_min), rng, cfg.exclude_frac))
+            q_lo, q_hi, m_gt = la.q_lo, la.q_hi, la.mask
             i_gen = timed("general decoder (I_gen)", lambda: model.vq.decode(q_lo, q_hi))
         i_spc, r_lo, r_hi = timed("SRMs + object-specific decoder", lambda: model.specific(q_lo, q_hi))
         m = timed("detector forward", lambda: model.adm(i_spc.detach(), i_gen))

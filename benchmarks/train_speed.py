@@ -10,7 +10,12 @@ import torch
 from dsr_nb.config import DSRConfig
 from dsr_nb.model import DSR, keep_large_blocks
 from dsr_nb.pretrain import bundled_vqvae
-from dsr_nb.train import TrainConfig, SampleRNG, stage2_step, stage3_step, init_weights
+from dsr_nb.train import TrainConfig, stage2_step, stage3_step, init_weights
+import dsr_nb.train
+if hasattr(dsr_nb.train, "SampleRNG"):                   # a dsr_nb before 2026-12-01 (PYTHONPATH=<old checkout>), for a before/after
+    RNG = dsr_nb.train.SampleRNG
+else:
+    from dsr_nb.streams import Streams as RNG
 
 
 def main():
@@ -37,7 +42,7 @@ def main():
         ts = []
         for i in range(a.warmup + a.iters):
             t = time.perf_counter()
-            args = (model, x, cfg, tcfg, SampleRNG.for_batch(0, i, range(tcfg.batch_size)))
+            args = (model, x, cfg, tcfg, RNG.for_batch(0, i, range(tcfg.batch_size)))
             loss, _ = step(*args)
             opt.zero_grad(); loss.backward(); opt.step()
             if i >= a.warmup: ts.append(time.perf_counter() - t)

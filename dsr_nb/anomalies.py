@@ -13,6 +13,7 @@ from einops import rearrange, repeat
 from .config import DSRConfig
 from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
+from .streams import Streams
 
 # %% auto #0
 __all__ = ['LEVELS', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
@@ -33,10 +34,15 @@ class AnomalyPlan:
     def uses_hi(self) -> torch.Tensor: return (self.level == 1) | (self.level == 3)
 
 
-def draw_plan(batch: int, generator: torch.Generator | None = None, p_anomalous: float = 0.5,
+def draw_plan(batch: int, generator: torch.Generator | Streams | None = None, p_anomalous: float = 0.5,
               strength_min: float = 0.2) -> AnomalyPlan:
     "Draw the anomaly plan of a batch: P(normal) = 1 − p_anomalous; anomalous images: 50% both, 25% lo, 25% hi."
-    r = lambda: torch.rand(batch, generator=generator)
+    if isinstance(generator, Streams):                        # one stream per image, drawn on the host
+        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        cols = iter(generator.uniform("plan", 5, device="cpu").unbind(1))
+        r = lambda: next(cols)
+    else:
+        r = lambda: torch.rand(batch, generator=generator)
     anomalous, both, lo = r() < p_anomalous, r() < 0.5, r() < 0.5
     level = torch.where(both, 1, torch.where(lo, 2, 3)) * anomalous
     s = lambda: strength_min + (1 - strength_min) * r()
@@ -51,29 +57,32 @@ def rank_window(strength: torch.Tensor, num_codes: int, exclude_frac: float = 0.
 
 
 def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook: torch.Tensor,
-                  strength: torch.Tensor, generator: torch.Generator | None = None, exclude_frac: float = 0.05,
-                  mode: str = "latent") -> torch.Tensor:
+                  strength: torch.Tensor, generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
+                  mode: str = "latent", key: str = "codes", chunk: int = 1 << 25) -> torch.Tensor:
     "Swap the codes of q (N×D×h×w) under mask (N×1×h×w) for codes of the rank window of z; `strength` is N (CPU)."
     n, d, h, w = z.shape
     K = codebook.shape[0]
+    if mode not in ("latent", "uniform"): raise ValueError(f"mode must be 'latent' or 'uniform', got {mode!r}")
     cells = rearrange(mask, "n 1 h w -> (n h w)").nonzero().squeeze(1)    # M masked cells: only they change
-    if mode == "uniform":
-        chosen = torch.randint(K, (len(cells),), generator=generator, device=z.device)
-    elif mode == "latent":
-        lo, hi = rank_window(strength, K, exclude_frac)                   # int, N (CPU)
-        flat = rearrange(z, "n d h w -> (n h w) d")[cells].float()        # M×D, grouped by image
-        u = torch.rand(len(cells), generator=generator, device=z.device)
-        chosen = torch.empty(len(cells), dtype=torch.long, device=z.device)
-        start = 0
-        for i, m in enumerate(torch.bincount(cells // (h * w), minlength=n).tolist()):
-            c, start = slice(start, start + m), start + m                 # image i's m masked cells
-            if m == 0: continue
-            k = int(hi[i])                                                # its window end: topk of k, not K
-            order = code_distances(flat[c], codebook).topk(k, dim=1, largest=False).indices   # m×k, nearest first
-            rank = lo + (u[c] * (k - lo)).long()                          # uniform on [lo, hi) per cell
-            chosen[c] = order.gather(1, rank[:, None])[:, 0]
+    if isinstance(generator, Streams):                                    # every cell's number from its image's stream
+        if len(generator) != n: raise ValueError(f"{len(generator)} streams for {n} images")
+        u = rearrange(generator.uniform(key, h, w, device=z.device), "n h w -> (n h w)")[cells]
     else:
-        raise ValueError(f"mode must be 'latent' or 'uniform', got {mode!r}")
+        u = torch.rand(len(cells), generator=generator, device=z.device)  # M
+    if mode == "uniform":
+        chosen = (u * K).long().clamp(max=K - 1)
+    else:
+        lo, hi = rank_window(strength, K, exclude_frac)                   # int, N (CPU)
+        k_cell = hi.to(z.device)[cells // (h * w)]                        # M: each cell's window end
+        rank = lo + (u * (k_cell - lo)).long()                            # uniform on [lo, hi) per cell
+        flat = rearrange(z, "n d h w -> (n h w) d")[cells].float()        # M×D
+        kmax = int(hi.max()) if n else 1                                  # topk of the widest window, not K
+        chosen = torch.empty(len(cells), dtype=torch.long, device=z.device)
+        step = max(1, chunk // K)                                         # cells per block: bounds the M×K memory
+        for s in range(0, len(cells), step):                              # one block for tiny models
+            c = slice(s, s + step)
+            order = code_distances(flat[c], codebook).topk(kmax, dim=1, largest=False).indices   # m×kmax, nearest first
+            chosen[c] = order.gather(1, rank[c, None])[:, 0]
     out = rearrange(q, "n d h w -> (n h w) d").clone()
     out[cells] = codebook[chosen].to(q.dtype)
     return rearrange(out, "(n h w) d -> n d h w", n=n, h=h, w=w)
@@ -116,8 +125,13 @@ def requantize_hi(vq: VQVAE, enc: Encoding, q_lo: torch.Tensor, m_lo: torch.Tens
     return z_hi, idx, q_hi
 
 
+def _rows(generator, idx):
+    "The streams of images `idx`, or the one shared generator."
+    return generator[idx] if isinstance(generator, Streams) else generator
+
+
 def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: AnomalyPlan,
-                            generator: torch.Generator | None = None, exclude_frac: float = 0.05,
+                            generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
                             mode: str = "latent") -> LatentAnomalies:
     "Edit the codes of a clean encoding under `mask` (B×1×S×S) as `plan` says; see the text above."
     B, S = mask.shape[0], mask.shape[-1]
@@ -129,7 +143,7 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     if len(lo_idx):
         d = lo_idx.to(dev)
         q_lo[d] = replace_codes(enc.z_lo[d], enc.q_lo[d], m_lo[d], vq.vq_lo.embedding, plan.strength_lo[lo_idx],
-                                generator, exclude_frac, mode)
+                                _rows(generator, lo_idx), exclude_frac, mode, key="codes.lo")
     both_idx = (plan.level == 1).nonzero().squeeze(1)
     z_hi, base_hi = enc.z_hi.clone(), enc.q_hi.clone()
     if len(both_idx):                                                                 # hi from the edited lo
@@ -141,17 +155,22 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     if len(hi_idx):
         d = hi_idx.to(dev)
         q_hi[d] = replace_codes(z_hi[d], base_hi[d], m_hi[d], vq.vq_hi.embedding, plan.strength_hi[hi_idx],
-                                generator, exclude_frac, mode)
+                                _rows(generator, hi_idx), exclude_frac, mode, key="codes.hi")
     coarse = torch.where((plan.level == 3).view(B, 1, 1, 1).to(dev), F.interpolate(m_hi, size=S, mode="nearest"),
                          F.interpolate(m_lo, size=S, mode="nearest"))
     return LatentAnomalies(q_lo, q_hi, coarse, plan)
 
 # %% ../nbs/07_latent_anomalies.ipynb #3ede8f51
-def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None,
+def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | Streams | None = None,
                     p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
     "Paste a random solid colour into images x (B×3×S×S) under mask (B×1×S×S) with opacity 1 − β; → (images, M_gt)."
     B = x.shape[0]
-    r = lambda *s: torch.rand(*s, generator=generator, device=x.device)
+    if isinstance(generator, Streams):                                       # one stream per image
+        if len(generator) != B: raise ValueError(f"{len(generator)} streams for a batch of {B}")
+        cols = iter(generator.uniform("image.anomaly", 5, device=x.device).split([1, 3, 1], dim=1))
+        r = lambda *s: next(cols).view(*s)
+    else:
+        r = lambda *s: torch.rand(*s, generator=generator, device=x.device)
     keep = (r(B, 1, 1, 1) < p_anomalous).to(x.dtype)
     mask = mask * keep                                                       # normal images: empty mask
     color = r(B, 3, 1, 1).to(x.dtype)

@@ -204,15 +204,15 @@ OFFICIAL_FILES = {  # our module → the authors' per-category file name
 
 
 @torch.no_grad()
-def _from_official(cls, vq_path, checkpoint_dir, category: str) -> DSR:
-    "A paper-preset DSR from the authors' `vq_model_pretrained_128_4096.pckl` and their five files for `category`."
+def _from_official(cls, vq_path, checkpoint_dir, category: str, cfg: DSRConfig | None = None) -> DSR:
+    "A DSR (paper preset unless `cfg`) from the authors' `vq_model_pretrained_128_4096.pckl` and their five files for `category`."
     folder = Path(checkpoint_dir)
     if not folder.is_dir(): raise FileNotFoundError(f"checkpoint folder not found: {folder}")
     paths = {k: folder / f.format(category=category) for k, f in OFFICIAL_FILES.items()}
     missing = [p.name for p in paths.values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks the authors' files for category {category!r}: {', '.join(missing)}")
-    vq = VQVAE.from_official(vq_path)
+    vq = VQVAE.from_official(vq_path, cfg)
     model = cls(vq.cfg, vq)
     model.srm_hi = SubspaceRestriction.from_official(paths["srm_hi"], vq.cfg)
     model.srm_lo = SubspaceRestriction.from_official(paths["srm_lo"], vq.cfg)

@@ -10,6 +10,7 @@ import math
 import torch
 from torch import Tensor
 from einops import rearrange
+from .streams import Streams
 
 # %% auto #0
 __all__ = ['fade', 'gradient_noise', 'perlin_noise', 'perlin_masks']
@@ -59,9 +60,9 @@ def _hw(size) -> tuple[int, int]:
 
 # %% ../nbs/04_perlin.ipynb #3fc0d927
 def perlin_noise(batch: int, size: int | tuple[int, int], scale_x: int | Tensor = 4, scale_y: int | Tensor = 4,
-                 generator: torch.Generator | None = None, angle: float | Tensor | None = None,
-                 device: torch.device | str | None = None) -> Tensor:
-    "B×H×W Perlin noise (values ≈ in [−1, 1]) with `scale_x`×`scale_y` lattice cells across the image, rotated by `angle` degrees."
+                 generator: torch.Generator | Streams | None = None, angle: float | Tensor | None = None,
+                 device: torch.device | str | None = None, max_scale: float | None = None) -> Tensor:
+    "B×H×W Perlin noise (values ≈ in [−1, 1]) with `scale_x`×`scale_y` lattice cells across the image, rotated by `angle` degrees; `max_scale`: see below."
     H, W = _hw(size)
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
@@ -82,17 +83,21 @@ def perlin_noise(batch: int, size: int | tuple[int, int], scale_x: int | Tensor 
     xs = cos * qx - sin * qy + cx                                # B×H×W source column
 
     # lattice: the largest scale plus a margin of K cells on each side for rotated coordinates
-    smax = float(torch.maximum(sx.max(), sy.max()))
+    smax = float(torch.maximum(sx.max(), sy.max())) if max_scale is None else float(max_scale)
     r = math.hypot(cy, cx)
     K = math.ceil(max((r - cy) / H, (r - cx) / W, 0.0) * smax) + 1
     G = math.ceil(smax) + 2 * K + 2
     uy = ys * rearrange(sy / H, 'b -> b 1 1') + K
     ux = xs * rearrange(sx / W, 'b -> b 1 1') + K
-    angles = torch.rand(batch, G, G, generator=generator, device=device) * (2 * math.pi)
+    if isinstance(generator, Streams):
+        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        angles = generator.uniform("perlin.grad", G, G, device=device) * (2 * math.pi)   # B×G×G
+    else:
+        angles = torch.rand(batch, G, G, generator=generator, device=device) * (2 * math.pi)
     return gradient_noise(uy, ux, angles)
 
 # %% ../nbs/04_perlin.ipynb #28328a6a
-def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Generator | None = None,
+def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Generator | Streams | None = None,
                  device: torch.device | str | None = None, min_scale_exp: int = 0, max_scale_exp: int = 6,
                  threshold: float = 0.5, rotate: bool = True, max_angle: float = 90.0,
                  p_empty: float = 0.0) -> Tensor:
@@ -105,12 +110,23 @@ def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Gener
         raise ValueError(f"p_empty is a probability, got {p_empty}")
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
-    draw = lambda: 2 ** torch.randint(min_scale_exp, max_scale_exp, (batch,), generator=generator, device=device)
-    sx, sy = draw(), draw()                                          # (B,) each, in {1, 2, 4, ..., 32}
-    angle = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * max_angle if rotate else None
-    noise = perlin_noise(batch, size, sx, sy, generator=generator, angle=angle, device=device)   # B×H×W
+    if isinstance(generator, Streams):                              # one stream per image: no draw depends on the others
+        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        exps = min_scale_exp + generator.randint("perlin.scale", max_scale_exp - min_scale_exp, 2, device=device)
+        sx, sy = 2 ** exps[:, 0], 2 ** exps[:, 1]                    # (B,) each
+        u = generator.uniform("perlin.angle", 2, device=device)
+        angle = (u[:, 0] * 2 - 1) * max_angle if rotate else None
+        noise = perlin_noise(batch, size, sx, sy, generator=generator, angle=angle, device=device,
+                             max_scale=2 ** (max_scale_exp - 1))    # the lattice of the largest possible scale
+        rand_empty = lambda: u[:, 1]
+    else:
+        draw = lambda: 2 ** torch.randint(min_scale_exp, max_scale_exp, (batch,), generator=generator, device=device)
+        sx, sy = draw(), draw()                                      # (B,) each, in {1, 2, 4, ..., 32}
+        angle = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * max_angle if rotate else None
+        noise = perlin_noise(batch, size, sx, sy, generator=generator, angle=angle, device=device)   # B×H×W
+        rand_empty = lambda: torch.rand(batch, generator=generator, device=device)
     masks = (noise > threshold).float()
     if p_empty > 0:
-        keep = torch.rand(batch, generator=generator, device=device) >= p_empty
+        keep = rand_empty() >= p_empty
         masks = masks * rearrange(keep.float(), 'b -> b 1 1')
     return rearrange(masks, 'b h w -> b 1 h w')

@@ -21,14 +21,15 @@ from .vqvae import VQVAE, Encoding, load_matching
 from .model import DSR, keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
+from .streams import Streams, sample_seed
 from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, select_images
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import resolve_device, bundled_vqvae, random_crops, general_corpus
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TrainConfig', 'random_rotate', 'load_train_images', 'sample_seed', 'SampleRNG', 'draw_batch',
-           'init_weights', 'init_from_general', 'texture_anomalies', 'Stage2Net', 'stage2_step', 'stage3_step',
+__all__ = ['TINY_LR', 'TrainConfig', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights', 'init_from_general',
+           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
            'process_device', 'init_distributed', 'close_distributed', 'local_batch', 'rank_zero_first', 'TrainLog',
            'train_dsr', 'learned']
 
@@ -78,11 +79,15 @@ class TrainConfig:
     def replace(self, **kw) -> TrainConfig: return replace(self, **kw)
 
 # %% ../nbs/11_train.ipynb #78db47d4
-def random_rotate(x: torch.Tensor, p: float, generator: torch.Generator | None = None, max_deg: float = 90.0,
+def random_rotate(x: torch.Tensor, p: float, generator: torch.Generator | Streams | None = None, max_deg: float = 90.0,
                   masks: torch.Tensor | None = None):
     "Rotate each image of x (B×C×H×W) with probability p by a uniform angle in ±max_deg, zero fill; same for `masks`."
     B = x.shape[0]
-    r = torch.rand(B, 2, generator=generator)                                 # drawn on the CPU: no device sync
+    if isinstance(generator, Streams):                                        # drawn on the CPU: no device sync
+        if len(generator) != B: raise ValueError(f"{len(generator)} streams for a batch of {B}")
+        r = generator.uniform("rotate", 2, device="cpu")
+    else:
+        r = torch.rand(B, 2, generator=generator)
     sel = (r[:, 0] < p).nonzero().squeeze(1)
     if len(sel) == 0: return x if masks is None else (x, masks)
     angle = ((2 * r[sel, 1] - 1) * math.radians(max_deg)).to(x.device, x.dtype)
@@ -103,44 +108,12 @@ def load_train_images(dataset, progress: bool = True) -> torch.Tensor:
     return torch.stack(imgs)
 
 # %% ../nbs/11_train.ipynb #cc33ade0
-_M64 = (1 << 64) - 1
-
-def _splitmix64(x: int) -> int:
-    "One step of SplitMix64: a well-mixed 64-bit integer from any 64-bit integer."
-    x = (x + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
-
-
-def sample_seed(seed: int, iteration: int, index: int, stream: int = 0) -> int:
-    "The 64-bit seed of image `index` of the global batch of `iteration` (stream 0: host draws, 1: device draws)."
-    h = 0
-    for v in (seed, iteration, index, stream): h = _splitmix64(h ^ (v & _M64))
-    return h
-
-
-@dataclass
-class SampleRNG:
-    "One pair of generators per image of a batch: `host` (CPU: image, rotation, plan) and `dev` (training device: masks, codes, colours)."
-    host: list[torch.Generator]
-    dev: list[torch.Generator]
-
-    def __len__(self) -> int: return len(self.host)
-
-    @classmethod
-    def for_batch(cls, seed: int, iteration: int, indices, device="cpu") -> SampleRNG:
-        "The generators of images `indices` (positions in the global batch) of `iteration`; the same in every process."
-        make = lambda dev, s: torch.Generator(device=dev).manual_seed(s)
-        return cls([make("cpu", sample_seed(seed, iteration, j, 0)) for j in indices],
-                    [make(device, sample_seed(seed, iteration, j, 1)) for j in indices])
-
-
-def draw_batch(images: torch.Tensor, rng: SampleRNG, p_rot: float, device="cpu") -> torch.Tensor:
-    "One training image per generator pair of `rng` from `images` (uint8 N×3×S×S), rotated with probability p_rot → b×3×S×S in [0, 1]."
-    idx = torch.cat([torch.randint(images.shape[0], (1,), generator=g) for g in rng.host])
+def draw_batch(images: torch.Tensor, rng: Streams, p_rot: float, device="cpu") -> torch.Tensor:
+    "One training image per stream of `rng` from `images` (uint8 N×3×S×S), rotated with probability p_rot → b×3×S×S in [0, 1]."
+    N = images.shape[0]
+    idx = (rng.uniform("pick", device="cpu") * N).long().clamp(max=N - 1)     # b, on the host
     x = images[idx].to(device).float() / 255                                  # b×3×S×S, RGB
-    return torch.cat([random_rotate(x[j:j + 1], p_rot, g) for j, g in enumerate(rng.host)])
+    return random_rotate(x, p_rot, rng)
 
 # %% ../nbs/11_train.ipynb #2d325577
 def init_weights(module: nn.Module) -> None:
@@ -180,52 +153,64 @@ class Stage2Net(nn.Module):
         return i_spc, r_lo.f, r_hi.f, m
 
 
-def _check_rng(rng: SampleRNG, B: int) -> None:
-    if len(rng) != B: raise ValueError(f"rng has generators for {len(rng)} images, the batch has {B}; use SampleRNG.for_batch")
+def _check_rng(rng: Streams, B: int) -> None:
+    if not isinstance(rng, Streams): raise TypeError(f"rng must be Streams (Streams.for_batch), got {type(rng).__name__}")
+    if len(rng) != B: raise ValueError(f"rng has streams for {len(rng)} images, the batch has {B}; use Streams.for_batch")
 
 
-def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, rng: SampleRNG,
+def stage2_loss(model: DSR, x: torch.Tensor, q_clean: tuple, q_anom: tuple, m_gt: torch.Tensor, i_gen: torch.Tensor,
+                cfg: DSRConfig, net: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
+    "Eq. 3 for normal images x (model order), given their clean codes (Q_lo, Q_hi), the anomalous codes Q_a, M_gt and I_gen; → (loss, its terms)."
+    i_spc, f_lo, f_hi, m = (net or Stage2Net(model))(*q_anom, i_gen)
+    parts = {"focal": focal_loss(m, m_gt, cfg.focal_gamma),
+             "feat": F.mse_loss(f_lo, q_clean[0]) + F.mse_loss(f_hi, q_clean[1]),
+             "image": F.mse_loss(i_spc, x)}
+    loss = cfg.w_focal * parts["focal"] + cfg.w_feat * parts["feat"] + cfg.w_image * parts["image"]
+    return loss, {k: v.detach() for k, v in parts.items()}
+
+
+def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, rng: Streams,
                 textures: list | None = None, net: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
-    "Stage-2 loss for normal images x (B×3×S×S, model order): focal + feature + image terms; `net`: `Stage2Net(model)`, maybe wrapped."
+    "Stage-2 loss for normal images x (B×3×S×S, model order): anomalies drawn from `rng`, then `stage2_loss`; `net`: `Stage2Net(model)`, maybe wrapped."
     B, S = x.shape[0], x.shape[-1]
     _check_rng(rng, B)
     vq = model.vq
-    masks = torch.cat([perlin_masks(1, S, g, device=x.device) for g in rng.dev])  # B×1×S×S
+    masks = perlin_masks(B, S, rng, device=x.device)                               # B×1×S×S, one stream per image
     with torch.no_grad():
         enc = vq.encode(x)                                                         # clean Q_lo, Q_hi
-        if tcfg.anomalies == "image":
-            pairs = [texture_anomalies(x[j:j + 1], masks[j:j + 1], textures, g, tcfg.p_anomalous) for j, g in enumerate(rng.host)]
+        if tcfg.anomalies == "image":                                              # the ablation's DRÆM-style option
+            pairs = [texture_anomalies(x[j:j + 1], masks[j:j + 1], textures, rng.generator(j, "texture"), tcfg.p_anomalous)
+                     for j in range(B)]
             xa, m_gt = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
             enc_a = vq.encode(xa)
             q_lo, q_hi = enc_a.q_lo, enc_a.q_hi
         else:
-            las = [sample_latent_anomalies(vq, select_images(enc, slice(j, j + 1)), masks[j:j + 1], draw_plan(1, g, tcfg.p_anomalous, cfg.strength_min),
-                                           gd, cfg.exclude_frac, tcfg.anomalies) for j, (g, gd) in enumerate(zip(rng.host, rng.dev))]
-            q_lo, q_hi, m_gt = (torch.cat([getattr(a, k) for a in las]) for k in ("q_lo", "q_hi", "mask"))
+            plan = draw_plan(B, rng, tcfg.p_anomalous, cfg.strength_min)
+            la = sample_latent_anomalies(vq, enc, masks, plan, rng, cfg.exclude_frac, tcfg.anomalies)
+            q_lo, q_hi, m_gt = la.q_lo, la.q_hi, la.mask
         i_gen = vq.decode(q_lo, q_hi)                                              # I_gen shows the anomaly
-    i_spc, f_lo, f_hi, m = (net or Stage2Net(model))(q_lo, q_hi, i_gen)
-    parts = {"focal": focal_loss(m, m_gt, cfg.focal_gamma),
-             "feat": F.mse_loss(f_lo, enc.q_lo) + F.mse_loss(f_hi, enc.q_hi),
-             "image": F.mse_loss(i_spc, x)}
-    loss = cfg.w_focal * parts["focal"] + cfg.w_feat * parts["feat"] + cfg.w_image * parts["image"]
+    loss, parts = stage2_loss(model, x, (enc.q_lo, enc.q_hi), (q_lo, q_hi), m_gt, i_gen, cfg, net)
     return loss, {k: v.item() for k, v in parts.items()}
 
 
-def stage3_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, rng: SampleRNG,
-                ups: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
-    "Stage-3 loss: focal loss of the upsampler's M_r against image-space anomaly masks; `ups`: `model.ups`, maybe wrapped."
-    B, S = x.shape[0], x.shape[-1]
-    _check_rng(rng, B)
-    pairs = [image_anomalies(x[j:j + 1], perlin_masks(1, S, g, device=x.device), g, tcfg.p_anomalous)
-             for j, g in enumerate(rng.dev)]
-    xa, m_gt = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+def stage3_loss(model: DSR, xa: torch.Tensor, m_gt: torch.Tensor, cfg: DSRConfig, ups: nn.Module | None = None) -> torch.Tensor:
+    "Focal loss of the upsampler's M_r for images with image-space anomalies xa (model order) against their masks M_gt."
     with torch.no_grad():
         enc = model.vq.encode(xa)
         i_gen = model.vq.decode(enc.q_lo, enc.q_hi)
         i_spc, _, _ = model.specific(enc.q_lo, enc.q_hi)
         m = torch.softmax(model.adm(i_spc, i_gen), 1)
     m_r = torch.softmax((ups or model.ups)(i_spc, i_gen, m), 1)
-    loss = focal_loss(m_r, m_gt, cfg.focal_gamma)
+    return focal_loss(m_r, m_gt, cfg.focal_gamma)
+
+
+def stage3_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, rng: Streams,
+                ups: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
+    "Stage-3 loss: image-space anomalies drawn from `rng`, then `stage3_loss`; `ups`: `model.ups`, maybe wrapped."
+    B, S = x.shape[0], x.shape[-1]
+    _check_rng(rng, B)
+    xa, m_gt = image_anomalies(x, perlin_masks(B, S, rng, device=x.device), rng, tcfg.p_anomalous)
+    loss = stage3_loss(model, xa, m_gt, cfg, ups)
     return loss, {"focal_up": loss.item()}
 
 # %% ../nbs/11_train.ipynb #9011896c
@@ -405,7 +390,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
                 if _any_rank(stop.requested, world, dev): agreed = True; raise KeyboardInterrupt
                 stage = 2 if it < tcfg.stage2_iters else 3
                 if it == 0 and stage == 2: diagnostics(0)                             # the untrained model
-                rng = SampleRNG.for_batch(seed, it, range(rank * b, (rank + 1) * b), dev)
+                rng = Streams.for_batch(seed, it, range(rank * b, (rank + 1) * b), dev)
                 x = draw_batch(images, rng, tcfg.rot_prob2 if stage == 2 else tcfg.rot_prob3, dev)
                 x = model.vq.to_model_order(x)                                          # b×3×S×S
                 if stage == 2:

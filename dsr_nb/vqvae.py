@@ -251,9 +251,9 @@ def load_official(model: nn.Module, path, key_map: list[tuple[str, str]], strip_
     return model.eval()
 
 
-def _from_official(cls, path) -> VQVAE:
-    "A paper-preset `VQVAE` holding the authors' `vq_model_pretrained_128_4096.pckl` (BGR input)."
-    return load_official(cls(DSRConfig.paper().replace(channel_order="BGR")), path, OFFICIAL_VQ_KEYS,
+def _from_official(cls, path, cfg: DSRConfig | None = None) -> VQVAE:
+    "A `VQVAE` (paper preset unless `cfg`; BGR input) holding the authors' `vq_model_pretrained_128_4096.pckl` or a file of its layout."
+    return load_official(cls((cfg or DSRConfig.paper()).replace(channel_order="BGR")), path, OFFICIAL_VQ_KEYS,
                          ("model.discrete_latent_model.", "discrete_latent_model.", "module."))
 
 VQVAE.from_official = classmethod(_from_official)
