@@ -7,6 +7,7 @@ Docs: https://github.com/dsr-nb/dsr-nb/tree/main/nbs/checkpoint.html.md"""
 # %% ../nbs/05_checkpoint.ipynb #d0292c75
 from __future__ import annotations
 import json, os, shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -15,7 +16,7 @@ from .config import DSRConfig
 
 # %% auto #0
 __all__ = ['CheckpointError', 'is_checkpoint', 'checkpoint_exists', 'Checkpoint', 'save_checkpoint', 'load_checkpoint',
-           'load_module', 'deferred_interrupt']
+           'load_module', 'deferred_interrupt', 'out_lock']
 
 # %% ../nbs/05_checkpoint.ipynb #412aed39
 class CheckpointError(ValueError):
@@ -61,13 +62,28 @@ def save_checkpoint(path, weights: dict[str, torch.Tensor], config: DSRConfig, m
         if Path(name).name != name or name in ("model.safetensors", "config.json", "train_state.pt"):
             raise ValueError(f"extra checkpoint file {name!r}: give a plain file name other than the checkpoint's own")
         (tmp / name).write_bytes(data.encode() if isinstance(data, str) else data)
+    mode = (tmp / "config.json").stat().st_mode & 0o777                       # what the umask gives a new file
+    os.chmod(tmp / "model.safetensors", mode)                                  # safetensors writes 0600
+    _fsync_folder(tmp)                                                         # on disk before it takes the name
     old = path.with_name(path.name + ".old")
     if path.exists():
         shutil.rmtree(old, ignore_errors=True)
         path.rename(old)
     tmp.rename(path)
+    _fsync_folder(path.parent, files=False)                                    # the renames themselves
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def _fsync_folder(folder: Path, files: bool = True) -> None:
+    "Flush the files of `folder` (with `files`) and the folder's own entry list to the disk (where the OS allows it)."
+    paths = [p for p in folder.iterdir() if p.is_file()] if files else []
+    for p in [*paths, folder]:
+        try: fd = os.open(p, os.O_RDONLY)
+        except OSError: continue                                               # e.g. folders on Windows
+        try: os.fsync(fd)
+        except OSError: pass                                                   # file systems without fsync
+        finally: os.close(fd)
 
 
 def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
@@ -79,14 +95,29 @@ def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
         raise CheckpointError(f"{path} is not a dsr_nb checkpoint (needs config.json and model.safetensors)")
     try:
         info = json.loads((path / "config.json").read_text())
+        if not isinstance(info, dict) or not isinstance(info.get("meta", {}), dict):
+            raise TypeError("it must hold an object with 'config' and a 'meta' object")
         config = DSRConfig.from_dict(info["config"])
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path / 'config.json'} is not a valid dsr_nb config: {e}") from None
-    weights = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(path / "model.safetensors").items()}
+    try: raw = load_file(path / "model.safetensors")
+    except Exception as e:                          # safetensors' own error, OSError: truncated, empty, not safetensors
+        raise CheckpointError(f"{path / 'model.safetensors'} cannot be read ({_first_line(e)}): the file is damaged "
+                              f"or incomplete") from None
+    weights = {k: (v.float() if v.is_floating_point() else v) for k, v in raw.items()}
     state = None
     if with_train_state and (path / "train_state.pt").is_file():
-        state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
+        try: state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
+        except Exception as e:                      # refused by weights_only, or damaged: never loaded unsafely
+            raise CheckpointError(f"{path / 'train_state.pt'} is not a training state that loads safely "
+                                  f"({type(e).__name__}); it was not written by dsr_nb or is damaged") from None
     return Checkpoint(weights, config, info.get("meta", {}), state)
+
+
+def _first_line(e: BaseException) -> str:
+    "The first line of an exception's message, at most 120 characters."
+    s = str(e).strip().splitlines()
+    return (s[0] if s else type(e).__name__)[:120]
 
 # %% ../nbs/05_checkpoint.ipynb #4722c26f
 def load_module(path, kind: str, build, what: str):
@@ -101,19 +132,43 @@ def load_module(path, kind: str, build, what: str):
 
 # %% ../nbs/05_checkpoint.ipynb #8ef3572c
 class deferred_interrupt:
-    "Within this block the first Ctrl-C only sets `.requested` (the loop stops at the next iteration); a second one stops at once."
+    "Within this block the first Ctrl-C or SIGTERM only sets `.requested` (the loop stops at the next iteration); a second one stops at once."
     def __enter__(self):
         import signal, threading
-        self.requested, self._old = False, None
+        self.requested, self.signal, self._old = False, None, {}
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
+            self._old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
             def handler(signum, frame):
-                self.requested = True
-                signal.signal(signal.SIGINT, self._old)
-            signal.signal(signal.SIGINT, handler)
+                self.requested, self.signal = True, signal.Signals(signum).name
+                for s, h in self._old.items(): signal.signal(s, h)                 # a second signal acts at once
+            for s in self._old: signal.signal(s, handler)
         return self
 
     def __exit__(self, *exc):
         import signal
-        if self._old is not None: signal.signal(signal.SIGINT, self._old)
+        for s, h in self._old.items(): signal.signal(s, h)
         return False
+
+
+@contextmanager
+def out_lock(path):
+    "Hold an exclusive lock on the run folder `path` (a file `.NAME.lock` beside it) in this block; another holder → CheckpointError."
+    try: import fcntl
+    except ImportError: yield; return                                          # no flock (Windows): no lock
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(lock, "a+")
+    except OSError as e:
+        raise CheckpointError(f"cannot write to {path.parent}: {e.strerror or e}") from None
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0); who = f.read().strip()
+            raise CheckpointError(f"another run is writing to {path}" + (f" (process {who})" if who.isdigit() else "")
+                                  + ": wait for it to end, or choose another --out") from None
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        yield
+    finally:
+        f.close()                                                              # closing releases the lock

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 import dsr_nb
 from .config import DSRConfig
-from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
-from .checkpoint import CheckpointError
+from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images, check_image_size
+from .checkpoint import CheckpointError, out_lock
 from .vqvae import WeightsMismatch
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
@@ -154,9 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         args = build_parser().parse_args(argv)
         args.argv, args.started = argv, time.time()
         run(args)
-    except KeyboardInterrupt:
-        if _rank() == 0: print(f"{PROG}: interrupted; {_interrupt_note(args)}", file=sys.stderr)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt as e:                   # Ctrl-C, or SIGTERM during training (e.args[0] names it)
+        sig = e.args[0] if e.args and e.args[0] in ("SIGINT", "SIGTERM") else "SIGINT"
+        by = " by SIGTERM" if sig == "SIGTERM" else ""
+        if _rank() == 0: print(f"{PROG}: interrupted{by}; {_interrupt_note(args)}", file=sys.stderr)
+        raise SystemExit(143 if sig == "SIGTERM" else 130) from None
     except USER_ERRORS as e:
         if args is not None and args.debug: raise
         if _rank() == 0: print(f"{PROG}: error: {one_line(e)}", file=sys.stderr)   # under torchrun: once
@@ -230,7 +232,10 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=count(1), default=500, metavar="N", help="save a checkpoint every N steps (default: 500)")
 
 def run_pretrain(args: argparse.Namespace) -> None:
-    "`dsr-nb pretrain`: stage 1 on the general corpus or a folder of images."
+    "`dsr-nb pretrain`: stage 1 on the general corpus or a folder of images; one run at a time per --out."
+    with out_lock(Path(args.out).expanduser()): _run_pretrain(args)
+
+def _run_pretrain(args: argparse.Namespace) -> None:
     t0 = time.time()
     cfg = DSRConfig.preset(args.preset)
     resolve_device(args.device)
@@ -358,7 +363,10 @@ def run_train(args: argparse.Namespace) -> None:
     "`dsr-nb train`: stages 2 and 3 on the train split, then evaluation on the test split and stored thresholds."
     resolve_device(args.device)
     rank, _ = init_distributed(args.device)        # under torchrun: join the group; alone: (0, 1)
-    try: _run_train(args, rank)
+    try:
+        if rank != 0: _run_train(args, rank)        # process 0 writes --out and holds its lock for all
+        else:
+            with out_lock(Path(args.out).expanduser()): _run_train(args, rank)
     finally: close_distributed()
 
 def _run_train(args: argparse.Namespace, rank: int) -> None:
@@ -380,7 +388,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
             "vq": str(Path(args.vq).expanduser().resolve()) if args.vq else f"bundled vqvae_{cfg.name}",
             "command": shlex.join([PROG, *args.argv])}
     model, log = train_dsr(train_ds, cfg, tcfg, out=out, vq=vq, resume=args.resume, seed=seed, device=args.device,
-                           progress=not args.quiet, meta=meta)
+                           progress=not args.quiet, meta=meta, say_resume=False)   # main() says how to go on
     files = log.files(f"{category or args.data}: {len(log.stage2)} + {len(log.stage3)} iterations")
     if rank != 0: return                           # process 0 saved the model; it alone evaluates and reports
     name = f"{args.data}/{category}" if category else args.data
@@ -520,22 +528,26 @@ def run_predict(args: argparse.Namespace) -> None:
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir(): raise CLIError(f"--out {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    rows, bs = [], args.batch_size
+    rows, bs = {}, args.batch_size                                                  # input position → its row
     for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
         good, images = [], []
-        for path, name in inputs[s:s + bs]:                                         # an unreadable file is skipped, not fatal
-            try: images.append(load_image(path)); good.append((path, name))          # each 3×H×W
+        for k, (path, name) in enumerate(inputs[s:s + bs], s):                      # an unreadable file is skipped, not fatal
+            try:
+                img = load_image(path)                                                 # 3×H×W, at most MAX_PIXELS
+                check_image_size(img.shape[-1], img.shape[-2], str(path))              # the demo's limits too
+                images.append(img); good.append((k, path, name))
             except DataError as e:
                 print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
-                rows.append({"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)})
+                rows[k] = {"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)}
         if not images: continue
         pred = model.predict(images, batch_size=bs, device=dev)
-        for i, ((path, name), img) in enumerate(zip(good, images)):
+        for i, ((k, path, name), img) in enumerate(zip(good, images)):
             score = float(pred.score[i])
             fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
             fig.savefig(out / f"{name}.png", dpi=80)
             verdict = "" if thr is None else ("yes" if score >= thr else "no")
-            rows.append({"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png", "error": ""})
+            rows[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png", "error": ""}
+    rows = [rows[k] for k in sorted(rows)]                                          # the order of the inputs
     with open(out / "scores.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["path", "score", "anomalous", "panel", "error"])
         w.writeheader(); w.writerows(rows)

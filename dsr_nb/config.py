@@ -43,6 +43,8 @@ class DSRConfig:
     channel_order: str = "RGB"   # order the VQ-VAE expects its input channels in ("BGR" for the authors' weights)
 
     def __post_init__(self):
+        if self.img_size > 4096:
+            raise ValueError(f"img_size must be at most 4096 (the paper uses 256), got {self.img_size}")
         if self.img_size % 32 or self.img_size < 64:
             raise ValueError(f"img_size must be a multiple of 32 and at least 64 (the lo subspace module pools "
                              f"twice at 1/8 resolution and instance norm needs more than one pixel), got {self.img_size}")

@@ -17,10 +17,10 @@ from PIL import Image, ImageDraw, ImageOps
 from einops import rearrange, repeat
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'SYNTHETIC_CATEGORIES', 'SYNTHETIC_DEFECTS', 'ELPV_TYPES', 'DataError', 'load_image', 'to_tensor_image',
-           'resize', 'resize_mask', 'load_mask', 'ImageDataset', 'FolderDataset', 'make_synthetic', 'mvtec_categories',
-           'MVTecDataset', 'elpv_index', 'elpv_split', 'ElpvDataset', 'default_cache_dir', 'open_dataset',
-           'show_samples']
+__all__ = ['IMAGE_EXTS', 'MIN_SIDE', 'MAX_PIXELS', 'SYNTHETIC_CATEGORIES', 'SYNTHETIC_DEFECTS', 'ELPV_TYPES', 'DataError',
+           'check_image_size', 'load_image', 'to_tensor_image', 'resize', 'resize_mask', 'load_mask', 'ImageDataset',
+           'FolderDataset', 'make_synthetic', 'mvtec_categories', 'MVTecDataset', 'elpv_index', 'elpv_split',
+           'ElpvDataset', 'default_cache_dir', 'open_dataset', 'show_samples']
 
 # %% ../nbs/03_data.ipynb #3c550f7b
 class DataError(ValueError):
@@ -38,7 +38,10 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         a = np.clip(np.asarray(im).astype(np.float32) / 65535, 0, 1)[..., None]
     elif im.mode == "F":
-        a = np.clip(np.nan_to_num(np.asarray(im, dtype=np.float32)), 0, 1)[..., None]
+        a = np.asarray(im, dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise ValueError(f"{int((~np.isfinite(a)).sum())} of its float pixels are NaN or infinite")
+        a = np.clip(a, 0, 1)[..., None]
     else:
         if im.mode == "P":
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -51,13 +54,29 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
         a = a[..., None] if a.ndim == 2 else a
     return np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a
 
+MIN_SIDE = 16              # smallest image side dsr_nb reads, in pixels
+MAX_PIXELS = 25_000_000    # largest image it decodes (25 MP, e.g. 5000×5000): ~170 bytes per pixel at peak in `predict`
+
+
+def check_image_size(w: int, h: int, name: str, error: type = None) -> None:
+    "Refuse, with a one-line `error` (DataError), an image under MIN_SIDE on a side or over MAX_PIXELS, before decoding it."
+    error = error or DataError
+    if min(w, h) < MIN_SIDE:
+        raise error(f"{name} is too small ({w}×{h} pixels): DSR needs at least {MIN_SIDE}×{MIN_SIDE}")
+    if w * h > MAX_PIXELS:
+        raise error(f"{name} is too large ({w}×{h} = {w * h / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f}, "
+                    f"dsr_nb.data.MAX_PIXELS): downscale it first (DSR looks at it at 256×256 or less anyway)")
+
+
 def load_image(path: str | Path) -> Tensor:
-    "Read an image file as a 3×H×W float32 RGB tensor in [0, 1], whatever its pixel format."
+    "Read an image file as a 3×H×W float32 RGB tensor in [0, 1], whatever its pixel format; at most MAX_PIXELS."
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image file not found: {path}")
     try:
         with Image.open(path) as im:
+            w, h = im.size                                       # from the header: nothing decoded yet
+            if w * h > MAX_PIXELS: check_image_size(w, h, str(path))
             im.load()
             a = _pil_to_array(ImageOps.exif_transpose(im))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:

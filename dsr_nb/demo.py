@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from .model import DSR, Prediction, OFFICIAL_FILES, bundled_models_root
-from .data import to_tensor_image, load_image, resize, resize_mask, DataError
+from .data import to_tensor_image, load_image, resize, resize_mask, DataError, MIN_SIDE, MAX_PIXELS, check_image_size
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
 from .perlin import perlin_masks
 from .pretrain import resolve_device
@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     import gradio as gr
 
 # %% auto #0
-__all__ = ['OFFICIAL_VQ', 'MIN_SIDE', 'MAX_PIXELS', 'FALLBACK_PIXEL_THRESHOLD', 'DISPLAY_SIDE', 'MIN_DISPLAY', 'GPU_SECONDS',
-           'LEVEL_CHOICES', 'MASK_CHOICES', 'INTRO', 'PNG', 'weights_root', 'checkpoint_folders', 'bundled_models',
-           'bundled_examples', 'official_categories', 'official_models', 'ModelStore', 'collect_models', 'InputError',
-           'read_image', 'default_pixel_threshold', 'verdict', 'display_size', 'enlarge', 'to_uint8', 'heat_overlay',
-           'mask_overlay', 'perlin_mask', 'editor_mask', 'Injection', 'inject_anomaly', 'DemoApp', 'build_demo',
-           'launch_demo', 'add_demo_arguments', 'run_demo', 'add_demo_subcommand', 'main']
+__all__ = ['OFFICIAL_VQ', 'STATE_SECONDS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'DISPLAY_SIDE', 'MIN_DISPLAY',
+           'GPU_SECONDS', 'LEVEL_CHOICES', 'MASK_CHOICES', 'INTRO', 'PNG', 'weights_root', 'checkpoint_folders',
+           'bundled_models', 'bundled_examples', 'official_categories', 'official_models', 'ModelStore',
+           'collect_models', 'InputError', 'read_image', 'default_pixel_threshold', 'verdict', 'display_size',
+           'enlarge', 'to_uint8', 'heat_overlay', 'mask_overlay', 'perlin_mask', 'editor_mask', 'Injection',
+           'inject_anomaly', 'DemoApp', 'build_demo', 'launch_demo', 'add_demo_arguments', 'run_demo',
+           'add_demo_subcommand', 'main']
 
 # %% ../nbs/15_demo.ipynb #7e649f36
 def _no_gpu(fn: Callable | None = None, **kwargs) -> Callable:
@@ -130,7 +131,11 @@ class ModelStore:
         with self._lock:
             if name not in self._models:
                 src = self.sources[name]
-                model = src if isinstance(src, DSR) else DSR.load(src) if isinstance(src, (str, Path)) else src()
+                try: model = src if isinstance(src, DSR) else DSR.load(src) if isinstance(src, (str, Path)) else src()
+                except (ValueError, OSError) as e:              # damaged or foreign files: the server log gets the detail,
+                    print(f"model {name!r} could not be loaded: {e}", flush=True)   # the visitor no server path
+                    raise DataError(f"model {name!r} could not be loaded: its files are damaged or not a DSR "
+                                    f"checkpoint; choose another model") from None
                 self._models[name] = model.to(self.device).eval()
             return self._models[name]
 
@@ -150,8 +155,10 @@ class ModelStore:
         "The model card (README.md of a checkpoint folder) without its YAML header, if there is one."
         self._check(name)
         src = self.sources[name]
-        if not isinstance(src, (str, Path)) or not (Path(src) / "README.md").is_file(): return None
-        text = (Path(src) / "README.md").read_text()
+        if not isinstance(src, (str, Path)): return None
+        card = Path(src) / "README.md"                      # a plain file inside the folder: never a link out of it
+        if card.is_symlink() or not card.is_file() or card.stat().st_size > 1 << 20: return None
+        text = card.read_text(errors="replace")
         return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S).strip()
 
 # %% ../nbs/15_demo.ipynb #37a976c4
@@ -173,10 +180,6 @@ def collect_models(models: dict | None = None, model_dir=None, official_dir=None
     return out
 
 # %% ../nbs/15_demo.ipynb #ed3fb3cf
-MIN_SIDE = 16              # smallest image side the app accepts, in pixels
-MAX_PIXELS = 25_000_000    # largest image the app decodes (25 MP, e.g. 5000×5000)
-
-
 class InputError(DataError):
     "An upload the app cannot use; the message says why and what to do."
 
@@ -198,12 +201,8 @@ def _upload_path(value) -> tuple[str | None, str | None]:
 
 
 def _check_size(w: int, h: int, name: str):
-    if min(w, h) < MIN_SIDE:
-        raise InputError(f"{name} is too small ({w}×{h} pixels): DSR needs at least {MIN_SIDE}×{MIN_SIDE}; "
-                         "upload a larger image")
-    if w * h > MAX_PIXELS:
-        raise InputError(f"{name} is too large ({w}×{h} = {w * h / 1e6:.0f} megapixels; the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f}): downscale it first (DSR looks at it at 256×256 or less anyway)")
+    "Chapter 03's size limits (MIN_SIDE, MAX_PIXELS), as an InputError."
+    check_image_size(w, h, name, InputError)
 
 
 def read_image(value) -> tuple[torch.Tensor, str]:
@@ -239,6 +238,8 @@ def read_image(value) -> tuple[torch.Tensor, str]:
     return t, note
 
 # %% ../nbs/15_demo.ipynb #165091b7
+STATE_SECONDS = 900            # a session's last image and map are dropped after 15 minutes (2.4 MB each)
+CACHE_CLEANUP = (300, 900)     # every 5 minutes, delete uploaded and generated files older than 15 minutes
 FALLBACK_PIXEL_THRESHOLD = 0.5   # M_r is a two-class softmax: 0.5 is where the anomalous class wins
 
 
@@ -407,17 +408,22 @@ class DemoApp:
         self.store, self.display_side, self.editor_side = store, display_side, editor_side
 
     def threshold(self, name: str, threshold=None) -> float:
-        return float(threshold) if threshold is not None else default_pixel_threshold(self.store.meta(name))[0]
+        "The mask threshold asked for (a number in [0, 1]), or the model's default."
+        if threshold is None: return default_pixel_threshold(self.store.meta(name))[0]
+        try: t = float(threshold)
+        except (TypeError, ValueError): raise DataError(f"the mask threshold must be a number in [0, 1], got {threshold!r}") from None
+        if not 0 <= t <= 1: raise DataError(f"the mask threshold must be in [0, 1] (M_r is a probability), got {t:g}")
+        return t
 
     @_ui_errors
     def detect(self, image, model_name: str, threshold: float | None = None) -> tuple:
         "Upload + model name + mask threshold → (input, I_gen, I_spc, heat map, mask, score, verdict, status, state)."
         x, note = read_image(image)
         model = self.store.get(model_name)
+        t = self.threshold(model_name, threshold)                    # checked before the model runs
         t0 = time.perf_counter()
         pred = _predict_on_device(self.store.key, model_name, x)
         secs = time.perf_counter() - t0
-        t = self.threshold(model_name, threshold)
         img, amap = _to_display(x, pred.anomaly_map[0], self.display_side)
         S = model.cfg.img_size
         status = (f"{note} · model {model_name} ({S}×{S}, {self.store.device.type}) · {secs:.2f} s · "
@@ -538,7 +544,7 @@ def _detect_tab(app: DemoApp, model_dd, rows: list, t0: float, why: str):
                 o_score = gr.Number(label="Image score", elem_id="dsr-score", interactive=False)
                 o_verdict = gr.Textbox(label="Verdict", elem_id="dsr-verdict", scale=2)
             o_status = gr.Textbox(label="Status", elem_id="dsr-status", lines=1)
-    state = gr.State(None)                                  # the last detection's display image and map
+    state = gr.State(None, time_to_live=STATE_SECONDS)      # the last detection's display image and map
     inputs = [inp, model_dd, thr]
     outputs = [o_in, o_gen, o_spc, o_heat, o_mask, o_score, o_verdict, o_status, state]
     run = dict(concurrency_id="dsr", preprocess=False)     # our own reading of the upload, one model call at a time
@@ -579,7 +585,7 @@ def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
                 heat = gr.Image(label="DSR's M_r on I_a", height=240, elem_id="dsr-pg-heat", **PNG)
                 mask = gr.Image(label="DSR's mask M_r ≥ t on I_a", height=240, **PNG)
             report = gr.Textbox(label="What DSR found", lines=2, elem_id="dsr-pg-report")
-    picked = gr.State(None)                                 # the picked image, at editor size
+    picked = gr.State(None, time_to_live=STATE_SECONDS)     # the picked image, at editor size
     pick_out = [picked, editor, status]
     inp.upload(app.pick, inp, pick_out, api_name="pick", preprocess=False)
     if ex is not None:
@@ -602,7 +608,7 @@ def build_demo(models: dict[str, DSR] | None = None, model_dir=None, official_di
     first = rows[0][1] if rows else store.names[0]
     t0, why = default_pixel_threshold(store.meta(first))
     card = store.card(first)
-    with gr.Blocks(title=title) as demo:
+    with gr.Blocks(title=title, delete_cache=CACHE_CLEANUP) as demo:   # temp files: no growth without bound
         gr.Markdown(INTRO)
         with gr.Row(equal_height=True):
             model_dd = gr.Dropdown(store.names, value=first, label="Model", scale=1, elem_id="dsr-model")

@@ -6,6 +6,7 @@ Docs: https://github.com/dsr-nb/dsr-nb/tree/main/nbs/dsr.html.md"""
 
 # %% ../nbs/10_dsr.ipynb #dfac8d9d
 from __future__ import annotations
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -187,6 +188,10 @@ def _load(cls, path, device="cpu") -> DSR:
         else: raise CheckpointError(f"model not found: {path} is neither a checkpoint folder nor a bundled model "
                                     f"({', '.join(bundled_model_names()) or 'none are installed'})")
     model, meta = load_module(Path(path).expanduser(), "dsr", cls, "a DSR model")
+    for k in ("image_threshold", "pixel_threshold"):                     # a hand-edited config: one clear line
+        v = meta.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise CheckpointError(f"{Path(path) / 'config.json'}: meta.{k} must be a number or null, got {v!r}")
     model.meta = meta
     return model.to(device).eval()
 

@@ -230,7 +230,7 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
         for step in bar:
             snapshot = gen.get_state()
             try:
-                if stop.requested: raise KeyboardInterrupt
+                if stop.requested: raise KeyboardInterrupt(stop.signal or "SIGINT")
                 x = random_crops(images, batch_size, cfg.img_size, gen, weights=weights).to(dev)
                 x = model.to_model_order(x)
                 e = model.encode(x)

@@ -314,7 +314,7 @@ def _stage2_params(model: DSR) -> list[nn.Parameter]:
 
 def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None = None, out=None,
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
-              progress: bool = True, meta: dict | None = None) -> tuple[DSR, TrainLog]:
+              progress: bool = True, meta: dict | None = None, say_resume: bool = True) -> tuple[DSR, TrainLog]:
     "Train stages 2 and 3 on `train_data` (a data set of normal images, or a uint8 N×3×S×S tensor); returns (model, log)."
     if cfg is None:                                                 # the preset of the VQ-VAE (its sizes), else tiny
         cfg = DSRConfig.preset(vq.cfg.name) if vq is not None and vq.cfg.name in ("tiny", "paper") else (vq.cfg if vq is not None else DSRConfig.tiny())
@@ -387,7 +387,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         for it in bar:
             agreed = False
             try:
-                if _any_rank(stop.requested, world, dev): agreed = True; raise KeyboardInterrupt
+                if _any_rank(stop.requested, world, dev): agreed = True; raise KeyboardInterrupt(stop.signal or "SIGINT")
                 stage = 2 if it < tcfg.stage2_iters else 3
                 if it == 0 and stage == 2: diagnostics(0)                             # the untrained model
                 rng = Streams.for_batch(seed, it, range(rank * b, (rank + 1) * b), dev)
@@ -404,7 +404,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             except KeyboardInterrupt:                 # iteration `it` did not happen: save the state before it
                 log.seconds = time.time() - t0
                 save(it)
-                if out is not None and main: print(f"interrupted: saved iteration {it} to {out}; continue with resume=True")
+                if out is not None and main and say_resume: print(f"interrupted: saved iteration {it} to {out}; continue with resume=True")
                 if agreed and world > 1: dist.barrier()     # the others wait for the checkpoint before they exit
                 raise
             parts = _mean_over_ranks(parts, world, dev)

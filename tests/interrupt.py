@@ -3,8 +3,9 @@ import signal, subprocess, time
 from pathlib import Path
 
 
-def ctrl_c_after_first_checkpoint(args, out: Path, env: dict, cwd, wait: float = 180) -> subprocess.CompletedProcess:
-    "Run `args`; once `out/config.json` exists send SIGINT, as a terminal's Ctrl-C would; return the finished process."
+def ctrl_c_after_first_checkpoint(args, out: Path, env: dict, cwd, wait: float = 180,
+                                  sig: int = signal.SIGINT) -> subprocess.CompletedProcess:
+    "Run `args`; once `out/config.json` exists send `sig` (SIGINT, as a terminal's Ctrl-C would); return the finished process."
     # a background shell may start us with SIGINT ignored; the child gets the default, as in a terminal
     p = subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                          cwd=cwd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -14,7 +15,7 @@ def ctrl_c_after_first_checkpoint(args, out: Path, env: dict, cwd, wait: float =
             assert p.poll() is None, p.communicate()
             assert time.time() < deadline, f"no checkpoint after {wait:.0f} s"
             time.sleep(0.1)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         stdout, stderr = p.communicate(timeout=120)
     finally:
         if p.poll() is None: p.kill()

@@ -97,6 +97,44 @@ def test_predict_matches_the_library(trained, work, env):
     assert len(r.stdout.splitlines()) == len(files) + 2                        # header, one line each, summary
 
 
+def test_predict_skips_what_it_cannot_read_and_keeps_the_input_order(trained, work, env):
+    "A non-image and an image below 16×16 get a row with the reason (exit 1); the others are scored; rows follow the inputs."
+    from PIL import Image
+    test = work / "cache" / "synthetic" / "128px" / "weave" / "test"
+    good = sorted((test / "good").glob("*.png"))[:2]
+    bad = work / "notes.png"; bad.write_text("not an image")
+    tiny = work / "tiny.png"; Image.new("RGB", (4, 4)).save(tiny)
+    inputs = [good[0], bad, tiny, good[1]]
+    r = dsr_nb(env, work, "predict", "--model", trained, *inputs, "--out", "mixed", "--batch-size", "2", "--device", "cpu", "-q")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    rows = list(csv.DictReader(open(work / "mixed" / "scores.csv")))
+    assert [row["path"] for row in rows] == [str(f) for f in inputs]
+    assert [bool(row["error"]) for row in rows] == [False, True, True, False]
+    assert "too small (4×4 pixels)" in rows[2]["error"] and "cannot read" in rows[1]["error"]
+    assert rows[0]["score"] and rows[3]["score"]
+
+
+def test_damaged_or_tampered_models_are_one_line(trained, work, env):
+    "A truncated weights file, a config whose meta or thresholds were edited by hand, a huge img_size: exit 2, one line."
+    import shutil
+    good = work / "cache" / "synthetic" / "128px" / "weave" / "test" / "good" / "000.png"
+    cases = {"truncated": lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:1000]),
+             "empty": lambda d: (d / "model.safetensors").write_bytes(b""),
+             "meta": lambda d: _edit(d, lambda c: c.update(meta="oops")),
+             "threshold": lambda d: _edit(d, lambda c: c["meta"].update(image_threshold="0.5")),
+             "size": lambda d: _edit(d, lambda c: c["config"].update(img_size=65536))}
+    for name, damage in cases.items():
+        d = work / f"damaged-{name}"
+        shutil.rmtree(d, ignore_errors=True); shutil.copytree(trained, d); damage(d)
+        r = dsr_nb(env, work, "predict", "--model", d, good, "--out", work / f"pred-{name}", "--device", "cpu", "-q")
+        assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, (name, r.stderr)
+
+
+def _edit(folder: Path, change) -> None:
+    c = json.loads((folder / "config.json").read_text()); change(c)
+    (folder / "config.json").write_text(json.dumps(c))
+
+
 def test_interrupted_run_resumes_to_a_finished_model(work, env):
     out = work / "interrupted"
     argv = ["train", "--data", "synthetic", "--category", "weave", "--out", out, "--iters2", "500", "--iters3", "0",
@@ -117,6 +155,33 @@ def test_interrupted_run_resumes_to_a_finished_model(work, env):
     model = DSR.load(out)
     assert (model.meta["finished"], model.meta["iteration"]) == (True, done + 3)
     assert model.meta["train"]["stage2_iters"] == done + 2
+
+
+def test_sigterm_saves_and_a_second_writer_is_refused(work, env):
+    "SIGTERM (schedulers, kill) saves like Ctrl-C and exits 143; while a run writes --out, a second run into it stops at once."
+    import signal, time
+    out = work / "terminated"
+    argv = ["train", "--data", "synthetic", "--category", "weave", "--out", out, "--iters2", "500", "--iters3", "0",
+            "--batch-size", "2", "--save-every", "1", "--no-eval", "--device", "cpu", "-q"]
+    first = subprocess.Popen(cmd(*argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)
+    try:
+        deadline = time.time() + 180
+        while not (out / "config.json").exists():
+            assert first.poll() is None and time.time() < deadline, first.communicate()
+            time.sleep(0.1)
+        second = dsr_nb(env, work, *argv, "--resume")
+        assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
+        assert f"another run is writing to {out} (process {first.pid})" in second.stderr, second.stderr
+        first.send_signal(signal.SIGTERM)
+        stdout, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None: first.kill()
+    assert first.returncode == 143, (stdout, stderr)
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dsr-nb: interrupted by SIGTERM; iteration "), stderr
+    assert "resume=True" not in stdout + stderr                          # the library's own hint is not the CLI's
+    assert json.loads((out / "config.json").read_text())["meta"]["finished"] is False
+    ok(dsr_nb(env, work, *argv, "--resume", "--iters2", json.loads((out / "config.json").read_text())["meta"]["iteration"] + 1))
 
 
 def test_pretrain_on_the_general_corpus(work, env):

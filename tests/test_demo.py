@@ -302,3 +302,29 @@ def test_bad_uploads_in_a_real_browser(server, images):
     for got, want in zip(messages, expected):
         assert want in got, (want, got)
     assert after.startswith(("ANOMALOUS", "normal"))
+
+
+def test_store_never_follows_a_linked_card_nor_shows_server_paths(models_dir, tmp_path):
+    "A README.md that links out of its model folder is not served; a damaged model is one line without a path."
+    import shutil
+    from dsr_nb.demo import ModelStore
+    from dsr_nb.data import DataError
+    secret = tmp_path / "secret.txt"; secret.write_text("server secret")
+    linked = tmp_path / "linked"; shutil.copytree(models_dir / "weave", linked)
+    (linked / "README.md").unlink(missing_ok=True); (linked / "README.md").symlink_to(secret)
+    damaged = tmp_path / "damaged"; shutil.copytree(models_dir / "weave", damaged)
+    w = damaged / "model.safetensors"; w.write_bytes(w.read_bytes()[:100])
+    store = ModelStore({"linked": linked, "damaged": damaged}, device="cpu")
+    assert store.card("linked") is None
+    store.get("linked")                                      # the weights themselves are fine
+    with pytest.raises(DataError) as e: store.get("damaged")
+    assert str(tmp_path) not in str(e.value) and "could not be loaded" in str(e.value)
+
+
+def test_detect_refuses_a_threshold_outside_0_1(models_dir, images):
+    import gradio as gr
+    from dsr_nb.demo import ModelStore, DemoApp
+    app = DemoApp(ModelStore({"weave": models_dir / "weave"}, device="cpu"))
+    for bad in (7, -1, "x"):
+        with pytest.raises(gr.Error): app.detect(str(images["ok"]), "weave", bad)
+    assert app.detect(str(images["ok"]), "weave", 1.0)[5] >= 0         # the edges are allowed
