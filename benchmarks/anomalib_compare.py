@@ -48,7 +48,7 @@ heap instead of mapping fresh pages for every large tensor; chapter 10). So that
 whole story, anomalib also runs a second time with the same setting ("anomalib+malloc", inference and stage 2).
 """
 from __future__ import annotations
-import argparse, functools, importlib.util, json, os, statistics, subprocess, sys, tempfile, time, types
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

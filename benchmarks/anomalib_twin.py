@@ -151,7 +151,7 @@ def stage2_fidelity(ours, alib, x, masks, seed: int = 0) -> dict:
     loss.backward()
     d = lambda a, b: float((a - b).abs().max())
     return {"loss_ours": loss.item(), "loss_alib": alib_loss.item(), "alib_as_is": alib_as_is.item(),
-            "terms": {k: (float(parts[k]), float(v)) for k, v in alib_terms.items()},
+            "terms": {k: (parts[k].item(), v.item()) for k, v in alib_terms.items()},
             "encode": max(d(enc.q_lo, rec["quantized_t"]), d(enc.q_hi, rec["quantized_b"])),
             "i_gen": d(i_gen, rec["recon_image"]),
             "anomalous_cells": float(rec["anomaly_mask"].mean()),
@@ -161,7 +161,6 @@ def stage2_fidelity(ours, alib, x, masks, seed: int = 0) -> dict:
 
 def stage3_fidelity(ours, alib, xa, m_gt) -> dict:
     "One stage-3 step of each on images with image-space anomalies xa (B×3×S×S) and their masks m_gt (B×1×S×S)."
-    import torch
     from dsr_nb.detection import focal_loss
     from dsr_nb.train import stage3_loss
     _, lossmod = load_anomalib()

@@ -25,7 +25,7 @@ Parts:
 Times: CUDA-synchronised wall clock, median of `--repeats` runs after warm-up.
 """
 from __future__ import annotations
-import argparse, contextlib, json, statistics, sys, tempfile, threading, time, traceback
+import argparse, contextlib, json, statistics, sys, tempfile, time, traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +97,6 @@ def side_by_side(a, dev, folder: Path) -> list[dict]:
                 r = {"part": "side_by_side", "case": "inference", "impl": impl, "precision": prec, "batch": b}
                 with peak(dev, r): s = timed(run, dev, a.repeats)
                 r.update(s=s, images_per_s=b / s); rows.append(r); print(r, flush=True)
-                del m, ours, alib
         for b in (a.train_batches if prec in a.train_precisions else ()):
             x = torch.rand(b, 3, S, S, device=dev)
             for impl in ("ours", "anomalib"):
@@ -127,7 +126,6 @@ def side_by_side(a, dev, folder: Path) -> list[dict]:
                 r = {"part": "side_by_side", "case": "stage-2 step", "impl": impl, "precision": prec, "batch": b}
                 with peak(dev, r): s = timed(run, dev, max(3, a.repeats // 2), warmup=2)
                 r.update(s=s, images_per_s=b / s, it_per_s=1 / s); rows.append(r); print(r, flush=True)
-                del m, ours, alib, opt
     return rows
 
 
@@ -195,7 +193,6 @@ def train_fast(a, dev) -> list[dict]:
             r = {"part": "train_fast", "path": prec + (" + channels-last" if cl else ""), "batch": b}
             with peak(dev, r): s = timed(run, dev, max(3, a.repeats // 2), warmup=2)
             r.update(s=s, it_per_s=1 / s, images_per_s=b / s); rows.append(r); print(r, flush=True)
-            del m, opt
     return rows
 
 

@@ -9,7 +9,7 @@ numbers independently of the others; only the way they are drawn differs. Prints
 of each part. At the paper preset the VQ-VAE has random weights (4,096 codes per level; the cost does not depend
 on the weights).
 """
-import argparse, statistics, sys, time
+import argparse, statistics, time
 import torch
 from dsr_nb.config import DSRConfig
 from dsr_nb.vqvae import VQVAE
