@@ -38,7 +38,7 @@ def draw_plan(batch: int, generator: torch.Generator | Streams | None = None, p_
               strength_min: float = 0.2) -> AnomalyPlan:
     "Draw the anomaly plan of a batch: P(normal) = 1 − p_anomalous; anomalous images: 50% both, 25% lo, 25% hi."
     if isinstance(generator, Streams):                        # one stream per image, drawn on the host
-        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        generator.require(batch)
         cols = iter(generator.uniform("plan", 5, device="cpu").unbind(1))
         r = lambda: next(cols)
     else:
@@ -65,7 +65,7 @@ def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook
     if mode not in ("latent", "uniform"): raise ValueError(f"mode must be 'latent' or 'uniform', got {mode!r}")
     cells = rearrange(mask, "n 1 h w -> (n h w)").nonzero().squeeze(1)    # M masked cells: only they change
     if isinstance(generator, Streams):                                    # every cell's number from its image's stream
-        if len(generator) != n: raise ValueError(f"{len(generator)} streams for {n} images")
+        generator.require(n)
         u = rearrange(generator.uniform(key, h, w, device=z.device), "n h w -> (n h w)")[cells]
     else:
         u = torch.rand(len(cells), generator=generator, device=z.device)  # M
@@ -166,7 +166,7 @@ def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Genera
     "Paste a random solid colour into images x (B×3×S×S) under mask (B×1×S×S) with opacity 1 − β; → (images, M_gt)."
     B = x.shape[0]
     if isinstance(generator, Streams):                                       # one stream per image
-        if len(generator) != B: raise ValueError(f"{len(generator)} streams for a batch of {B}")
+        generator.require(B)
         cols = iter(generator.uniform("image.anomaly", 5, device=x.device).split([1, 3, 1], dim=1))
         r = lambda *s: next(cols).view(*s)
     else:

@@ -90,7 +90,7 @@ def perlin_noise(batch: int, size: int | tuple[int, int], scale_x: int | Tensor 
     uy = ys * rearrange(sy / H, 'b -> b 1 1') + K
     ux = xs * rearrange(sx / W, 'b -> b 1 1') + K
     if isinstance(generator, Streams):
-        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        generator.require(batch)
         angles = generator.uniform("perlin.grad", G, G, device=device) * (2 * math.pi)   # B×G×G
     else:
         angles = torch.rand(batch, G, G, generator=generator, device=device) * (2 * math.pi)
@@ -111,7 +111,7 @@ def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Gener
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     if isinstance(generator, Streams):                              # one stream per image: no draw depends on the others
-        if len(generator) != batch: raise ValueError(f"{len(generator)} streams for a batch of {batch}")
+        generator.require(batch)
         exps = min_scale_exp + generator.randint("perlin.scale", max_scale_exp - min_scale_exp, 2, device=device)
         sx, sy = 2 ** exps[:, 0], 2 ** exps[:, 1]                    # (B,) each
         u = generator.uniform("perlin.angle", 2, device=device)

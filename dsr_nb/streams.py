@@ -81,6 +81,11 @@ class Streams:
 
     def __len__(self) -> int: return len(self.seeds)
 
+    def require(self, n: int) -> Streams:
+        "These streams, if there is one per image of a batch of `n`; else a ValueError."
+        if len(self) != n: raise ValueError(f"{len(self)} streams for a batch of {n}")
+        return self
+
     def __getitem__(self, idx) -> Streams:
         "The streams of images `idx` (an index tensor, a list or a slice)."
         if isinstance(idx, Tensor): idx = idx.cpu()

@@ -84,7 +84,7 @@ def random_rotate(x: torch.Tensor, p: float, generator: torch.Generator | Stream
     "Rotate each image of x (B×C×H×W) with probability p by a uniform angle in ±max_deg, zero fill; same for `masks`."
     B = x.shape[0]
     if isinstance(generator, Streams):                                        # drawn on the CPU: no device sync
-        if len(generator) != B: raise ValueError(f"{len(generator)} streams for a batch of {B}")
+        generator.require(B)
         r = generator.uniform("rotate", 2, device="cpu")
     else:
         r = torch.rand(B, 2, generator=generator)
