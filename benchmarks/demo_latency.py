@@ -13,6 +13,8 @@ import torch
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=10); ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--png", action="store_true", help="also time PNG encoding of the five pictures, zlib level 6 "
+                    "(Gradio's) against 1 (save_png)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from dsr_nb.demo import build_demo, bundled_examples
@@ -31,6 +33,17 @@ def main():
             t = time.perf_counter(); model.predict(x); t_pred.append(time.perf_counter() - t)
         print(f"| {name} | {store.device.type} | {image.rsplit('/', 1)[-1]} | {statistics.median(t_detect):.3f} | "
               f"{min(t_detect):.3f} | {statistics.median(t_pred):.3f} |")
+        if a.png:
+            import io
+            from PIL import Image
+            pictures = app.detect(image, name)[:5]
+            for level in (6, 1):
+                ts = []
+                for _ in range(a.repeats):
+                    t = time.perf_counter()
+                    for p in pictures: Image.fromarray(p).save(io.BytesIO(), "png", compress_level=level)
+                    ts.append(time.perf_counter() - t)
+                print(f"|   PNG encoding of the five pictures, zlib level {level} | | | {statistics.median(ts):.3f} | | |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file, load_file
 from .config import DSRConfig
+from .vqvae import torch_load_safely
 
 # %% auto #0
 __all__ = ['CheckpointError', 'is_checkpoint', 'checkpoint_exists', 'Checkpoint', 'save_checkpoint', 'load_checkpoint',
@@ -107,7 +108,7 @@ def load_checkpoint(path, with_train_state: bool = False) -> Checkpoint:
     weights = {k: (v.float() if v.is_floating_point() else v) for k, v in raw.items()}
     state = None
     if with_train_state and (path / "train_state.pt").is_file():
-        try: state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
+        try: state = torch_load_safely(path / "train_state.pt")
         except Exception as e:                      # refused by weights_only, or damaged: never loaded unsafely
             raise CheckpointError(f"{path / 'train_state.pt'} is not a training state that loads safely "
                                   f"({type(e).__name__}); it was not written by dsr_nb or is damaged") from None

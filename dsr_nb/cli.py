@@ -37,8 +37,8 @@ PROG = "dsr-nb"
 class CLIError(Exception):
     "A command-line mistake the library cannot see (bad usage, an --out that is not ours); the message is one line."
 
-USER_ERRORS = (CLIError, DataError, CheckpointError, WeightsMismatch, FileNotFoundError, NotADirectoryError,
-               IsADirectoryError, PermissionError, ValueError)
+USER_ERRORS = (CLIError, DataError, CheckpointError, WeightsMismatch, ValueError,
+               OSError)                    # missing files, no permission, a full disk: the system's own one-line reason
 
 def one_line(e: BaseException) -> str:
     "The message of `e` on a single line (its lines joined by '; ')."
@@ -528,29 +528,31 @@ def run_predict(args: argparse.Namespace) -> None:
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir(): raise CLIError(f"--out {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    rows, bs = {}, args.batch_size                                                  # input position → its row
-    for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
-        good, images = [], []
-        for k, (path, name) in enumerate(inputs[s:s + bs], s):                      # an unreadable file is skipped, not fatal
-            try:
-                img = load_image(path)                                                 # 3×H×W, at most MAX_PIXELS
-                check_image_size(img.shape[-1], img.shape[-2], str(path))              # the demo's limits too
-                images.append(img); good.append((k, path, name))
-            except DataError as e:
-                print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
-                rows[k] = {"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)}
-        if not images: continue
-        pred = model.predict(images, batch_size=bs, device=dev)
-        for i, ((k, path, name), img) in enumerate(zip(good, images)):
-            score = float(pred.score[i])
-            fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
-            fig.savefig(out / f"{name}.png", dpi=80)
-            verdict = "" if thr is None else ("yes" if score >= thr else "no")
-            rows[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png", "error": ""}
-    rows = [rows[k] for k in sorted(rows)]                                          # the order of the inputs
-    with open(out / "scores.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "score", "anomalous", "panel", "error"])
-        w.writeheader(); w.writerows(rows)
+    rows, bs = [], args.batch_size
+    fields = ["path", "score", "anomalous", "panel", "error"]
+    with open(out / "scores.csv", "w", newline="") as f:                            # written as it goes: a run that
+        w = csv.DictWriter(f, fieldnames=fields); w.writeheader()                    # stops keeps what it did
+        for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
+            batch, good, images = {}, [], []                                         # input position → its row
+            for k, (path, name) in enumerate(inputs[s:s + bs], s):                  # an unreadable file is skipped
+                try:
+                    img = load_image(path)                                             # 3×H×W, at most MAX_PIXELS
+                    check_image_size(img.shape[-1], img.shape[-2], str(path))          # the demo's limits too
+                    images.append(img); good.append((k, path, name))
+                except DataError as e:
+                    print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
+                    batch[k] = {"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)}
+            if images:
+                pred = model.predict(images, batch_size=bs, device=dev)
+                for i, ((k, path, name), img) in enumerate(zip(good, images)):
+                    score = float(pred.score[i])
+                    fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
+                    fig.savefig(out / f"{name}.png", dpi=80)
+                    verdict = "" if thr is None else ("yes" if score >= thr else "no")
+                    batch[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png",
+                                "error": ""}
+            rows += [batch[k] for k in sorted(batch)]                                 # the order of the inputs
+            w.writerows(batch[k] for k in sorted(batch)); f.flush()
     failed = [r for r in rows if r["error"]]
     print(f"{'score':>8}  {'anomalous':9}  path")
     for r in rows:

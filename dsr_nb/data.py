@@ -79,7 +79,10 @@ def load_image(path: str | Path) -> Tensor:
             if w * h > MAX_PIXELS: check_image_size(w, h, str(path))
             im.load()
             a = _pil_to_array(ImageOps.exif_transpose(im))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:                  # Pillow's own guard, at 2 × 89 MP, before we see the size
+        raise DataError(f"{path} is too large (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
+                        f"{MAX_PIXELS / 1e6:.0f}, dsr_nb.data.MAX_PIXELS): downscale it first") from None
+    except (OSError, SyntaxError, ValueError) as e:
         msg = " ".join(str(e).split())
         raise DataError(f"cannot read {path} as an image ({type(e).__name__}: {msg})") from None
     return torch.from_numpy(np.ascontiguousarray(rearrange(a, 'h w c -> c h w')))   # 3×H×W

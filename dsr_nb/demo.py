@@ -6,7 +6,7 @@ Docs: https://github.com/dsr-nb/dsr-nb/tree/main/nbs/demo.html.md"""
 
 # %% ../nbs/15_demo.ipynb #3e554053
 from __future__ import annotations
-import argparse, json, math, os, re, threading, time, warnings, weakref
+import argparse, json, math, os, re, threading, time, uuid, warnings, weakref
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from .model import DSR, Prediction, OFFICIAL_FILES, bundled_models_root
-from .data import to_tensor_image, load_image, resize, resize_mask, DataError, MIN_SIDE, MAX_PIXELS, check_image_size
+from .data import to_tensor_image, load_image, resize, resize_mask, DataError, MAX_PIXELS, check_image_size
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
 from .perlin import perlin_masks
 from .pretrain import resolve_device
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     import gradio as gr
 
 # %% auto #0
-__all__ = ['OFFICIAL_VQ', 'STATE_SECONDS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'DISPLAY_SIDE', 'MIN_DISPLAY',
-           'GPU_SECONDS', 'LEVEL_CHOICES', 'MASK_CHOICES', 'INTRO', 'PNG', 'weights_root', 'checkpoint_folders',
-           'bundled_models', 'bundled_examples', 'official_categories', 'official_models', 'ModelStore',
-           'collect_models', 'InputError', 'read_image', 'default_pixel_threshold', 'verdict', 'display_size',
-           'enlarge', 'to_uint8', 'heat_overlay', 'mask_overlay', 'perlin_mask', 'editor_mask', 'Injection',
-           'inject_anomaly', 'DemoApp', 'build_demo', 'launch_demo', 'add_demo_arguments', 'run_demo',
-           'add_demo_subcommand', 'main']
+__all__ = ['OFFICIAL_VQ', 'RECENT_MAPS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'DISPLAY_SIDE', 'MIN_DISPLAY',
+           'GPU_SECONDS', 'LEVEL_CHOICES', 'MASK_CHOICES', 'INTRO', 'PNG', 'SESSIONS', 'TEMP_CAP', 'TEMP_MIN_AGE',
+           'weights_root', 'checkpoint_folders', 'bundled_models', 'bundled_examples', 'official_categories',
+           'official_models', 'ModelStore', 'collect_models', 'InputError', 'read_image', 'default_pixel_threshold',
+           'verdict', 'display_size', 'enlarge', 'to_uint8', 'heat_overlay', 'mask_overlay', 'perlin_mask',
+           'editor_mask', 'Injection', 'inject_anomaly', 'RecentMaps', 'DemoApp', 'save_png', 'build_demo',
+           'trim_temp_files', 'launch_demo', 'add_demo_arguments', 'run_demo', 'add_demo_subcommand', 'main']
 
 # %% ../nbs/15_demo.ipynb #7e649f36
 def _no_gpu(fn: Callable | None = None, **kwargs) -> Callable:
@@ -53,10 +53,16 @@ def weights_root() -> Path:
 
 
 def _read_meta(folder: Path) -> dict | None:
-    "The `meta` of a checkpoint folder's config.json, or None if the folder is not a checkpoint."
+    "The `meta` of a checkpoint folder's config.json; None if the folder is no checkpoint; kind 'unreadable' if damaged."
     if not ((folder / "config.json").is_file() and (folder / "model.safetensors").is_file()): return None
-    try: return json.loads((folder / "config.json").read_text()).get("meta", {})
-    except (ValueError, OSError): return None
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+        meta = cfg.get("meta", {}) if isinstance(cfg, dict) else None
+    except (ValueError, OSError): meta = None
+    return meta if isinstance(meta, dict) else {"kind": "unreadable"}      # kept: loading it will say what is wrong
+
+
+_SERVED = ("dsr", "unreadable")       # the kinds a model folder may have (a VQ-VAE checkpoint is "vqvae")
 
 
 def checkpoint_folders(folder) -> dict[str, Path]:
@@ -64,9 +70,9 @@ def checkpoint_folders(folder) -> dict[str, Path]:
     folder = Path(folder).expanduser()
     if not folder.is_dir(): raise FileNotFoundError(f"model folder not found: {folder}")
     if (meta := _read_meta(folder)) is not None:
-        return {folder.name: folder} if meta.get("kind") == "dsr" else {}
+        return {folder.name: folder} if meta.get("kind") in _SERVED else {}
     return {p.name: p for p in sorted(folder.iterdir())
-            if p.is_dir() and (_read_meta(p) or {}).get("kind") == "dsr"}
+            if p.is_dir() and (_read_meta(p) or {}).get("kind") in _SERVED}
 
 
 def bundled_models(root=None) -> dict[str, Path]:
@@ -125,19 +131,35 @@ class ModelStore:
         if name not in self.sources:
             raise KeyError(f"unknown model {name!r}; choose one of {', '.join(self.sources)}")
 
+    def _load(self, name: str) -> DSR:
+        src = self.sources[name]
+        model = src if isinstance(src, DSR) else DSR.load(src) if isinstance(src, (str, Path)) else src()
+        return model.to(self.device).eval()
+
     def get(self, name: str) -> DSR:
         "The model called `name`, loaded onto the store's device on first use."
         self._check(name)
         with self._lock:
             if name not in self._models:
-                src = self.sources[name]
-                try: model = src if isinstance(src, DSR) else DSR.load(src) if isinstance(src, (str, Path)) else src()
+                try: self._models[name] = self._load(name)
                 except (ValueError, OSError) as e:              # damaged or foreign files: the server log gets the detail,
                     print(f"model {name!r} could not be loaded: {e}", flush=True)   # the visitor no server path
                     raise DataError(f"model {name!r} could not be loaded: its files are damaged or not a DSR "
                                     f"checkpoint; choose another model") from None
-                self._models[name] = model.to(self.device).eval()
             return self._models[name]
+
+    def preload(self) -> dict[str, str]:
+        "Load each model given as a folder or a model now (the authors' large ones wait); leave out those that fail."
+        left_out = {}
+        for name, src in list(self.sources.items()):
+            if name in self._models or not isinstance(src, (str, Path, DSR)): continue
+            try: self._models[name] = self._load(name)
+            except (ValueError, OSError) as e:
+                left_out[name] = f"{src}: {e}"                    # for the server's log: the operator's own paths
+                del self.sources[name]
+        if not self.sources:
+            raise ValueError("no model could be loaded: " + "; ".join(left_out.values()))
+        return left_out
 
     def loaded(self, name: str) -> bool: return name in self._models
 
@@ -234,11 +256,13 @@ def read_image(value) -> tuple[torch.Tensor, str]:
         t = load_image(p)
     except DataError as e:                                  # e.g. a truncated file: keep Pillow's reason
         raise InputError(f"{name} could not be decoded: {str(e).split(' (')[-1].rstrip(')')}") from None
-    note = f"{name}: {w}×{h}" + (f", {_MODE_NOTES[mode]}" if mode in _MODE_NOTES else "")
+    rotated = (t.shape[-1], t.shape[-2]) != (w, h)            # EXIF orientation: the size as it is shown
+    note = (f"{name}: {t.shape[-1]}×{t.shape[-2]}" + (" (EXIF-rotated)" if rotated else "")
+            + (f", {_MODE_NOTES[mode]}" if mode in _MODE_NOTES else ""))
     return t, note
 
 # %% ../nbs/15_demo.ipynb #165091b7
-STATE_SECONDS = 900            # a session's last image and map are dropped after 15 minutes (2.4 MB each)
+RECENT_MAPS = 32               # detections whose maps the slider redraws from, all sessions together (≤ 0.6 MB each)
 CACHE_CLEANUP = (300, 900)     # every 5 minutes, delete uploaded and generated files older than 15 minutes
 FALLBACK_PIXEL_THRESHOLD = 0.5   # M_r is a two-class softmax: 0.5 is where the anomalous class wins
 
@@ -322,12 +346,20 @@ def perlin_mask(size: int, seed: int = 0, min_area: float = 0.03, max_area: floa
 
 
 def editor_mask(value, size: int) -> torch.Tensor | None:
-    "The painted pixels of a `gr.ImageEditor` value (RGBA `layers`) as a 1×1×S×S mask; None if nothing is painted."
+    "The painted pixels of a `gr.ImageEditor` value (RGBA `layers`: arrays, or files as Gradio sends them) as a "
+    "1×1×S×S mask; None if nothing is painted."
     layers = (value or {}).get("layers") or [] if isinstance(value, dict) else []
     mask = None
     for layer in layers:
         if layer is None: continue
-        a = np.asarray(layer)
+        if isinstance(layer, (str, Path, dict)) or hasattr(layer, "path"):   # a file (the API's raw payload)
+            path = _upload_path(layer)[0]
+            if not path: continue
+            with Image.open(path) as im:
+                check_image_size(*im.size, "the drawn mask", InputError)
+                a = np.asarray(im.convert("RGBA"))
+        else:
+            a = np.asarray(layer)
         hit = (a[..., 3] > 0) if a.ndim == 3 and a.shape[-1] == 4 else (a.reshape(*a.shape[:2], -1).max(-1) > 0)
         m = F.interpolate(torch.from_numpy(hit.astype(np.float32))[None, None], size=(size, size), mode="area") > 0
         mask = m if mask is None else mask | m                    # a cell any painted pixel touches
@@ -393,8 +425,45 @@ def _ui_errors(fn):
     return wrapper
 
 
-def _mask_stats(amap: torch.Tensor, t: float) -> str:
-    return f"{(amap >= t).float().mean().item():.1%} of pixels ≥ {t:.2f}"
+class RecentMaps:
+    "The display-size maps (and status lines) of the last `size` detections, by (upload, model), all sessions together."
+    def __init__(self, size: int = RECENT_MAPS):
+        from collections import OrderedDict
+        self.size, self._maps, self._lock = size, OrderedDict(), threading.Lock()
+
+    def put(self, key: tuple, amap: torch.Tensor, status: str = "") -> torch.Tensor:
+        "Keep `amap` (h×w in [0, 1]) as uint8 (what the mask is drawn from, then and later); returns the kept map."
+        q = (amap.clamp(0, 1) * 255).round().to(torch.uint8)
+        with self._lock:
+            self._maps[key] = (q, status)
+            self._maps.move_to_end(key)
+            while len(self._maps) > self.size: self._maps.popitem(last=False)     # the oldest goes
+        return q
+
+    def get(self, key: tuple) -> tuple[torch.Tensor, str] | None:
+        "(the uint8 map, its status line) if `key` is still kept, else None."
+        with self._lock:
+            if key in self._maps: self._maps.move_to_end(key)
+            return self._maps.get(key)
+
+    def __len__(self) -> int: return len(self._maps)
+
+
+def _mask_of(q: torch.Tensor, t: float) -> torch.Tensor:
+    "The mask M_r ≥ t from a map kept by `RecentMaps` (uint8)."
+    return q.float() / 255 >= t
+
+
+def _mask_stats(q: torch.Tensor, t: float) -> str:
+    return f"mask: {_mask_of(q, t).float().mean().item():.1%} of pixels ≥ {t:.2f}"
+
+
+def _result(model_name: str, score: float, meta: dict, t: float, q: torch.Tensor) -> dict:
+    "What `/detect` returns to programs (JSON): the score and the decisions, with the thresholds they used."
+    it = _meta_value(meta, "image_threshold")
+    return {"model": model_name, "score": score, "image_threshold": it,
+            "anomalous": None if it is None else bool(score >= it), "pixel_threshold": t,
+            "mask_fraction": round(_mask_of(q, t).float().mean().item(), 6)}
 
 
 LEVEL_CHOICES = [("both levels: Q_lo, then Q_hi", "both"), ("Q_lo only (coarse, 8 px cells)", "lo"),
@@ -404,8 +473,10 @@ MASK_CHOICES = [("Perlin noise (seed)", "perlin"), ("drawn with the brush", "dra
 
 class DemoApp:
     "The demo's callbacks as plain methods over a `ModelStore`; `build_demo` wires them to the page."
-    def __init__(self, store: ModelStore, display_side: int = DISPLAY_SIDE, editor_side: int = 512):
+    def __init__(self, store: ModelStore, display_side: int = DISPLAY_SIDE, editor_side: int = 512,
+                 recent: int = RECENT_MAPS):
         self.store, self.display_side, self.editor_side = store, display_side, editor_side
+        self.recent = RecentMaps(recent)        # no per-session state: memory does not grow with the visitors
 
     def threshold(self, name: str, threshold=None) -> float:
         "The mask threshold asked for (a number in [0, 1]), or the model's default."
@@ -417,7 +488,8 @@ class DemoApp:
 
     @_ui_errors
     def detect(self, image, model_name: str, threshold: float | None = None) -> tuple:
-        "Upload + model name + mask threshold → (input, I_gen, I_spc, heat map, mask, score, verdict, status, state)."
+        "Upload + model name + mask threshold → (input, I_gen, I_spc, heat map, mask, score (4 decimals), verdict, "
+        "status, result as JSON)."
         x, note = read_image(image)
         model = self.store.get(model_name)
         t = self.threshold(model_name, threshold)                    # checked before the model runs
@@ -426,17 +498,27 @@ class DemoApp:
         secs = time.perf_counter() - t0
         img, amap = _to_display(x, pred.anomaly_map[0], self.display_side)
         S = model.cfg.img_size
-        status = (f"{note} · model {model_name} ({S}×{S}, {self.store.device.type}) · {secs:.2f} s · "
-                  f"{_mask_stats(pred.anomaly_map[0], t)}")
-        score = float(pred.score[0])
+        status = f"{note} · model {model_name} ({S}×{S}, {self.store.device.type}) · {secs:.2f} s"
+        q = self.recent.put((_upload_path(image)[0], model_name), amap, status)   # for the slider: see `redraw`
+        score, meta = float(pred.score[0]), self.store.meta(model_name)
         return (enlarge(resize(x, S)), enlarge(pred.recon_general[0]), enlarge(pred.recon_specific[0]),
-                heat_overlay(img, amap), mask_overlay(img, amap >= t), score,
-                verdict(score, self.store.meta(model_name)), status, {"image": img, "map": amap})
+                heat_overlay(img, amap), mask_overlay(img, _mask_of(q, t)), round(score, 4), verdict(score, meta),
+                f"{status} · {_mask_stats(q, t)}", _result(model_name, score, meta, t, q))
 
-    def redraw(self, state: dict | None, threshold: float):
-        "The mask at a new threshold, from the last detection (None before the first)."
-        if not state: return None
-        return mask_overlay(state["image"], state["map"] >= float(threshold))
+    @_ui_errors
+    def redraw(self, image, model_name: str, threshold: float) -> tuple:
+        "(mask, status line) at a new threshold for the image and model shown ((None, '') without an image): from the "
+        "map kept by `detect`, or, if it has gone from `recent`, from a new detection."
+        path = _upload_path(image)[0] if image else None
+        if not path: return None, ""
+        kept = self.recent.get((path, model_name))
+        if kept is None:
+            out = self.detect(image, model_name, threshold)
+            return out[4], out[7]
+        q, status = kept
+        t = self.threshold(model_name, threshold)
+        x, _ = read_image(image)
+        return mask_overlay(resize(x, tuple(q.shape)), _mask_of(q, t)), f"{status} · {_mask_stats(q, t)}"
 
     def model_info(self, name: str) -> str:
         "One Markdown line about a model: category, size, thresholds, metrics, device."
@@ -460,16 +542,19 @@ class DemoApp:
 
     @_ui_errors
     def pick(self, image) -> tuple:
-        "An upload for the playground → (the picked image, the brush editor's background, status)."
+        "An upload for the playground → (the brush editor's background, status)."
         x, note = read_image(image)
         pic = to_uint8(resize(x, display_size(*x.shape[-2:], self.editor_side)))
-        return pic, pic, f"{note}. Choose a mask and press 'Inject and detect'."
+        return pic, f"{note}. Choose a mask and press 'Inject and detect'."
 
     @_ui_errors
-    def inject(self, picked, editor, model_name: str, level: str = "both", strength: float = 0.6,
+    def inject(self, image, editor, model_name: str, level: str = "both", strength: float = 0.6,
                mask_source: str = "perlin", seed: int = 0, threshold: float | None = None) -> tuple:
-        "Picked image + mask + settings → ((I_gen, I_a), edited region over I_a, heat map, mask, report)."
-        if picked is None: raise InputError("Pick an image first: upload one above or click an example")
+        "Upload + mask + settings → ((I_gen, I_a), edited region over I_a, heat map, mask, report)."
+        if image is None or (isinstance(image, str) and not image):
+            raise InputError("Pick an image first: upload one above or click an example")
+        x, _ = read_image(image)
+        picked = resize(x, display_size(*x.shape[-2:], self.editor_side))       # as `pick` shows it
         model = self.store.get(model_name)
         S = model.cfg.img_size
         if mask_source == "perlin":
@@ -481,7 +566,7 @@ class DemoApp:
                                  "or choose Perlin noise")
         else:
             raise InputError(f"unknown mask source {mask_source!r}; use perlin or drawn")
-        inj = _inject_on_device(self.store.key, model_name, np.asarray(picked), mask[0, 0],
+        inj = _inject_on_device(self.store.key, model_name, to_uint8(picked), mask[0, 0],
                                 level, float(strength), int(seed or 0))
         t = self.threshold(model_name, threshold)
         amap = inj.prediction.anomaly_map[0]
@@ -517,9 +602,36 @@ and a detector compares the two into an anomaly map. Built with
 PNG = dict(format="png", interactive=False, buttons=["download", "fullscreen"])   # every picture we send
 
 
+def save_png(img: np.ndarray, folder) -> str:
+    "An H×W×3 uint8 picture as a PNG in `folder`/<sha256>/image.png, written fast (zlib level 1); returns the path."
+    import hashlib, io
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "png", compress_level=1)    # Gradio's default (level 6) is 5× slower: 0.4 s a call
+    data = buf.getvalue()
+    path = Path(folder) / hashlib.sha256(data).hexdigest() / "image.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{uuid.uuid4().hex}.png")
+        tmp.write_bytes(data); os.replace(tmp, path)             # a concurrent reader never sees half a file
+    return str(path)
+
+
+def _as_png_files(fn: Callable, folder) -> Callable:
+    "`fn` with its uint8 pictures (alone or in tuples) written by `save_png` into Gradio's cache and given as paths."
+    import functools
+    conv = lambda v: (save_png(v, folder) if isinstance(v, np.ndarray) and v.ndim == 3 and v.dtype == np.uint8 else
+                      tuple(conv(x) for x in v) if isinstance(v, tuple) else v)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        return tuple(conv(v) for v in out) if isinstance(out, tuple) else conv(out)
+    return wrapper
+
+
 def _detect_tab(app: DemoApp, model_dd, rows: list, t0: float, why: str):
     "The detection tab: upload, button, threshold, examples; the pictures, score and verdict. Returns the slider."
     import gradio as gr
+    from gradio.utils import get_upload_folder
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             inp = gr.Image(type="filepath", image_mode=None, sources=["upload"], format="png", label="Image",
@@ -541,23 +653,28 @@ def _detect_tab(app: DemoApp, model_dd, rows: list, t0: float, why: str):
                                   elem_id="dsr-heat", **PNG)
                 o_mask = gr.Image(label="Mask: M_r ≥ t", height=320, elem_id="dsr-mask", **PNG)
             with gr.Row():
-                o_score = gr.Number(label="Image score", elem_id="dsr-score", interactive=False)
+                o_score = gr.Number(None, label="Image score", elem_id="dsr-score", interactive=False, precision=4)
                 o_verdict = gr.Textbox(label="Verdict", elem_id="dsr-verdict", scale=2)
             o_status = gr.Textbox(label="Status", elem_id="dsr-status", lines=1)
-    state = gr.State(None, time_to_live=STATE_SECONDS)      # the last detection's display image and map
+            with gr.Accordion("Result as JSON (what /detect returns to programs)", open=False):
+                o_result = gr.JSON(label="Result", elem_id="dsr-result")
     inputs = [inp, model_dd, thr]
-    outputs = [o_in, o_gen, o_spc, o_heat, o_mask, o_score, o_verdict, o_status, state]
+    outputs = [o_in, o_gen, o_spc, o_heat, o_mask, o_score, o_verdict, o_status, o_result]
     run = dict(concurrency_id="dsr", preprocess=False)     # our own reading of the upload, one model call at a time
-    gr.on([btn.click, inp.upload], app.detect, inputs, outputs, api_name="detect", **run)
-    if ex is not None:
-        ex.load_input_event.then(app.detect, inputs, outputs, api_visibility="private", **run)
-    thr.change(app.redraw, [state, thr], o_mask, api_visibility="private", queue=False)
+    cache = get_upload_folder()                             # the pictures go straight into Gradio's cache as PNG files
+    detect, redraw = _as_png_files(app.detect, cache), _as_png_files(app.redraw, cache)
+    gr.on([btn.click, inp.upload], detect, inputs, outputs, api_name="detect", **run)
+    if ex is not None:                                      # an example starts at its model's own threshold
+        ex.load_input_event.then(lambda image, name: detect(image, name, None), [inp, model_dd], outputs,
+                                 api_visibility="private", **run)
+    thr.change(redraw, inputs, [o_mask, o_status], api_visibility="private", queue=False, preprocess=False)
     return thr
 
 
 def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
     "The latent anomaly playground: image, mask, level, strength → I_gen vs I_a, the edited cells, DSR's maps."
     import gradio as gr
+    from gradio.utils import get_upload_folder
     gr.Markdown("Encode an image, swap the codes under a mask for codebook vectors at the chosen distance (as DSR's "
                 "training does), decode with the general decoder, and see what DSR detects in the result. "
                 "*Strength* s: codes are drawn among the s·K nearest of the K codebook vectors.")
@@ -565,7 +682,8 @@ def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
         with gr.Column(scale=1, min_width=280):
             inp = gr.Image(type="filepath", image_mode=None, sources=["upload"], format="png", label="Image",
                            height=220, elem_id="dsr-pg-input")
-            ex = gr.Examples([[r[0]] for r in rows], inputs=[inp], cache_examples=False) if rows else None
+            ex = gr.Examples(rows, inputs=[inp, model_dd], cache_examples=False,       # an example picks its model
+                             visible_columns=[0] if len(app.store.names) == 1 else None) if rows else None
             level = gr.Radio(LEVEL_CHOICES, value="both", label="Codes to edit")
             strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength s")
             source = gr.Radio(MASK_CHOICES, value="perlin", label="Mask")
@@ -585,25 +703,28 @@ def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
                 heat = gr.Image(label="DSR's M_r on I_a", height=240, elem_id="dsr-pg-heat", **PNG)
                 mask = gr.Image(label="DSR's mask M_r ≥ t on I_a", height=240, **PNG)
             report = gr.Textbox(label="What DSR found", lines=2, elem_id="dsr-pg-report")
-    picked = gr.State(None, time_to_live=STATE_SECONDS)     # the picked image, at editor size
-    pick_out = [picked, editor, status]
+    pick_out = [editor, status]                             # no per-session state: /inject takes the image itself
     inp.upload(app.pick, inp, pick_out, api_name="pick", preprocess=False)
     if ex is not None:
         ex.load_input_event.then(app.pick, inp, pick_out, api_visibility="private", preprocess=False)
-    btn.click(app.inject, [picked, editor, model_dd, level, strength, source, seed, thr],
-              [pair, region, heat, mask, report], api_name="inject", concurrency_id="dsr")
+    btn.click(_as_png_files(app.inject, get_upload_folder()), [inp, editor, model_dd, level, strength, source, seed, thr],
+              [pair, region, heat, mask, report], api_name="inject", concurrency_id="dsr", preprocess=False)
 
 
 def build_demo(models: dict[str, DSR] | None = None, model_dir=None, official_dir=None, examples=None,
                bundled: bool = True, device=None, concurrency: int = 1, max_queue: int = 16,
-               title: str = "DSR anomaly detection") -> gr.Blocks:
-    "The Gradio app over the bundled models, `models`, the checkpoints in `model_dir` and the authors' `official_dir`."
+               title: str = "DSR anomaly detection", preload: bool = False) -> gr.Blocks:
+    "The Gradio app over the bundled models, `models`, the checkpoints in `model_dir` and the authors' `official_dir`; "
+    "with `preload`, the models are loaded first and those that fail are left out of the page (and named)."
     try:
         import gradio as gr                                 # an optional dependency: only the demo needs it
     except ImportError:
         raise ImportError("the demo needs Gradio 6: pip install 'dsr-nb[demo]'") from None
     store = ModelStore(collect_models(models, model_dir, official_dir, bundled), device)
+    left_out = store.preload() if preload else {}
+    for name, why in left_out.items(): print(f"dsr_nb demo: left out model {name!r}: {why}", flush=True)
     app = DemoApp(store)
+    app.left_out = left_out
     rows = _example_rows(examples if examples is not None else bundled_examples(names=store.names), store.names)
     first = rows[0][1] if rows else store.names[0]
     t0, why = default_pixel_threshold(store.meta(first))
@@ -627,13 +748,57 @@ def build_demo(models: dict[str, DSR] | None = None, model_dir=None, official_di
     return demo
 
 # %% ../nbs/15_demo.ipynb #a882dfca
+SESSIONS = 256            # visitors whose page state Gradio keeps (~0.1 MB each; its default, 10,000, is ~1 GB)
+TEMP_CAP = 256 * 2**20    # the app's temporary files (uploads, results) take at most this, oldest deleted first ...
+TEMP_MIN_AGE = 60         # ... but never a file younger than a minute (a page may still be fetching it)
+
+
+def trim_temp_files(demo: gr.Blocks, cap: int = TEMP_CAP, min_age: float = TEMP_MIN_AGE) -> int:
+    "Delete the app's oldest temporary files until they take at most `cap` bytes, sparing those younger than "
+    "`min_age` seconds and the examples; returns how many were deleted."
+    keep = set().union(*(getattr(b, "keep_in_cache", set()) for b in demo.blocks.values()))
+    files = []
+    for owner in demo.temp_file_sets:                   # Gradio's own record of what this app wrote
+        for _ in range(3):
+            try: names = list(owner); break
+            except RuntimeError: continue               # the set grew while we copied it: copy again
+        else: continue
+        for f in names:
+            if f in keep: continue
+            try: st = os.lstat(f)
+            except FileNotFoundError: owner.discard(f); continue
+            files.append((st.st_ctime, st.st_size, f, owner))
+    total, now, deleted = sum(f[1] for f in files), time.time(), 0
+    for ctime, size, f, owner in sorted(files, key=lambda f: f[0]):       # the oldest first
+        if total <= cap or now - ctime < min_age: break
+        try:
+            os.remove(f)
+            try: os.rmdir(os.path.dirname(f))           # Gradio keeps each file in a folder of its own
+            except OSError: pass
+        except FileNotFoundError: pass
+        owner.discard(f); total -= size; deleted += 1
+    return deleted
+
+
+def _keep_temp_files_trimmed(demo: gr.Blocks, every: float = 10.0):
+    "Trim the app's temporary files every `every` seconds while it runs (a daemon thread)."
+    def loop():
+        while demo.is_running:
+            try: trim_temp_files(demo)
+            except Exception as e: print(f"dsr_nb demo: trimming temporary files failed: {e}", flush=True)
+            time.sleep(every)
+    threading.Thread(target=loop, name="dsr-temp-trim", daemon=True).start()
+
+
 def launch_demo(demo: gr.Blocks | None = None, host: str | None = None, port: int | None = None, share: bool = False,
                 max_file_size: str | int | None = "20mb", prevent_thread_lock: bool = False, quiet: bool = False,
                 **build_kwargs) -> gr.Blocks:
     "Build the app (unless `demo` is given) and launch it; with `prevent_thread_lock`, return while it serves."
     demo = demo if demo is not None else build_demo(**build_kwargs)
     demo.launch(server_name=host, server_port=port, share=share, max_file_size=max_file_size, show_error=True,
-                prevent_thread_lock=prevent_thread_lock, quiet=quiet)
+                prevent_thread_lock=True, quiet=quiet, state_session_capacity=SESSIONS)
+    _keep_temp_files_trimmed(demo)                      # bounded whatever the traffic (delete_cache bounds by age)
+    if not prevent_thread_lock: demo.block_thread()
     return demo
 
 
@@ -659,10 +824,8 @@ def run_demo(args: argparse.Namespace, prevent_thread_lock: bool = False) -> gr.
     "Build and launch the app from parsed `add_demo_arguments` options."
     device = resolve_device(getattr(args, "device", None) or "auto")
     demo = build_demo(model_dir=args.models, official_dir=args.official, bundled=not args.no_bundled, device=device,
-                      concurrency=args.concurrency, max_queue=args.queue_size)
+                      concurrency=args.concurrency, max_queue=args.queue_size, preload=True)
     store = demo.dsr_app.store
-    for n in store.names:
-        if isinstance(store.sources[n], (str, Path, DSR)): store.get(n)          # preload (not the authors' large ones)
     import dsr_nb
     print(f"dsr_nb demo ({Path(dsr_nb.__file__).parent}): {len(store.names)} model(s) on {device}: "
           f"{', '.join(store.names)}", flush=True)

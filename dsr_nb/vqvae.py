@@ -17,8 +17,8 @@ from .quantize import VectorQuantizer, Quantized
 
 # %% auto #0
 __all__ = ['OFFICIAL_VQ_KEYS', 'ResidualBlock', 'ResidualStack', 'EncoderHi', 'EncoderLo', 'GeneralDecoder', 'Encoding', 'VQVAE',
-           'check_images', 'count_params', 'map_keys', 'WeightsMismatch', 'load_matching', 'read_state_dict',
-           'load_official']
+           'check_images', 'count_params', 'map_keys', 'WeightsMismatch', 'load_matching', 'torch_load_safely',
+           'read_state_dict', 'load_official']
 
 # %% ../nbs/02_vqvae.ipynb #96b0d568
 class ResidualBlock(nn.Module):
@@ -223,13 +223,21 @@ def load_matching(module: nn.Module, state: dict, source: str = "checkpoint") ->
     module.load_state_dict(state, strict=True)
 
 
+def torch_load_safely(path):
+    "`torch.load(weights_only=True)` on the CPU with torch's warnings silenced: a foreign pickle is refused in one line."
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                     # e.g. "Detected pickle protocol 4": noise before a refusal
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def read_state_dict(path, strip_prefixes: tuple[str, ...] = ()) -> dict:
     "Read a PyTorch state dict safely (`weights_only=True`), unwrapping `state_dict`/`model` containers and key prefixes."
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch_load_safely(path)
     except Exception as e:
         raise ValueError(f"{path} is not a PyTorch state dict that loads safely (weights_only=True): {e}") from None
     for wrapper in ("state_dict", "model"):

@@ -114,6 +114,24 @@ def test_predict_skips_what_it_cannot_read_and_keeps_the_input_order(trained, wo
     assert rows[0]["score"] and rows[3]["score"]
 
 
+def test_a_full_disk_is_one_line_and_scores_csv_keeps_what_was_done(trained, work, env):
+    "Writes refused mid-run (a file-size limit stands in for a full disk): exit 2, one line, the rows so far kept."
+    import resource, signal
+    good = sorted((work / "cache" / "synthetic" / "128px" / "weave" / "test" / "good").glob("*.png"))[0]
+    bad = work / "words.png"; bad.write_text("not an image")
+    def small_files():                            # EFBIG instead of SIGXFSZ: like ENOSPC, write() fails with an OSError
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+    r = subprocess.run(cmd("predict", "--model", trained, bad, good, "--out", work / "full", "--batch-size", "1",
+                           "--device", "cpu", "-q"), capture_output=True, text=True, env=env, cwd=work, timeout=300,
+                       preexec_fn=small_files)
+    lines = [l for l in r.stderr.splitlines() if not l.startswith("skipped ")]
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(lines) == 1, r.stderr
+    assert "File too large" in lines[0], lines[0]
+    rows = list(csv.DictReader(open(work / "full" / "scores.csv")))
+    assert [row["path"] for row in rows] == [str(bad)] and "cannot read" in rows[0]["error"]
+
+
 def test_damaged_or_tampered_models_are_one_line(trained, work, env):
     "A truncated weights file, a config whose meta or thresholds were edited by hand, a huge img_size: exit 2, one line."
     import shutil

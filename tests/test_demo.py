@@ -103,17 +103,19 @@ def _is_png(path) -> bool:
 def test_detect_callback_as_function(models_dir, images):
     app = DemoApp(ModelStore(checkpoint_folders(models_dir), device="cpu"))
     out = app.detect(str(images["ok"]), "weave", None)
-    model_input, i_gen, i_spc, heat, mask, score, text, status, state = out
+    model_input, i_gen, i_spc, heat, mask, score, text, status, result = out
     assert [a.shape for a in (model_input, i_gen, i_spc)] == [(384, 384, 3)] * 3
     assert heat.shape == mask.shape == (150 * 384 // 200, 384, 3)
-    assert score == float(DSR.load(models_dir / "weave").predict(images["ok"]).score[0])
-    assert text == verdict(score, {"image_threshold": 0.55})
+    assert result["score"] == float(DSR.load(models_dir / "weave").predict(images["ok"]).score[0])
+    assert score == round(result["score"], 4) and text == verdict(result["score"], {"image_threshold": 0.55})
     assert "ok.png: 200×150" in status and "≥ 0.60" in status                # the stored pixel threshold
     assert app.threshold("plain") == FALLBACK_PIXEL_THRESHOLD                  # none stored: 0.5
     assert "no image threshold" in app.detect(str(images["ok"]), "plain", None)[6]
     red = lambda im: int(((im[..., 0] == 255) & (im[..., 1] == 0) & (im[..., 2] == 0)).sum())   # the outline
-    assert red(app.redraw(state, 1.01)) == 0 < red(app.redraw(state, 0.6))
-    assert np.array_equal(app.redraw(state, 0.6), mask)
+    ok = str(images["ok"])
+    assert red(app.redraw(ok, "weave", 1.0)[0]) == 0 < red(app.redraw(ok, "weave", 0.6)[0])
+    assert np.array_equal(app.redraw(ok, "weave", 0.6)[0], mask)
+    assert "≥ 0.30" in app.redraw(ok, "weave", 0.3)[1]                         # the status follows the slider
 
 
 @pytest.mark.parametrize("name,message", BAD)
@@ -134,21 +136,22 @@ def test_rgba_and_16bit_are_read_not_refused(models_dir, images):
 
 def test_playground_as_function(models_dir, images):
     app = DemoApp(ModelStore(checkpoint_folders(models_dir), device="cpu"))
-    picked, editor_bg, _ = app.pick(str(images["ok"]))
-    a = app.inject(picked, None, "weave", "both", 0.8, "perlin", 7, 0.5)
-    b = app.inject(picked, None, "weave", "both", 0.8, "perlin", 7, 0.5)
-    c = app.inject(picked, None, "weave", "both", 0.8, "perlin", 8, 0.5)
+    ok = str(images["ok"])
+    editor_bg, _ = app.pick(ok)
+    a = app.inject(ok, None, "weave", "both", 0.8, "perlin", 7, 0.5)
+    b = app.inject(ok, None, "weave", "both", 0.8, "perlin", 7, 0.5)
+    c = app.inject(ok, None, "weave", "both", 0.8, "perlin", 8, 0.5)
     assert all(np.array_equal(x, y) for x, y in zip(a[0] + a[1:4], b[0] + b[1:4])) and a[4] == b[4]   # seeded
     assert not np.array_equal(a[1], c[1])                                       # another seed, another mask
-    layer = np.zeros((*picked.shape[:2], 4), np.uint8)
+    layer = np.zeros((*editor_bg.shape[:2], 4), np.uint8)
     layer[:40, :60, 3] = 255                                                    # paint the top-left corner
-    res = app.inject(picked, {"background": editor_bg, "layers": [layer], "composite": editor_bg}, "weave", "hi",
+    res = app.inject(ok, {"background": editor_bg, "layers": [layer], "composite": editor_bg}, "weave", "hi",
                      0.8, "drawn", 0, 0.5)
     green = (res[1][..., 1] > 150) & (res[1][..., 0] < 100)
     ys, xs = np.nonzero(green)
-    assert len(ys) and ys.max() < picked.shape[0] // 2 and xs.max() < picked.shape[1] // 2
+    assert len(ys) and ys.max() < editor_bg.shape[0] // 2 and xs.max() < editor_bg.shape[1] // 2
     with pytest.raises(gr.Error, match="Nothing drawn yet"):
-        app.inject(picked, {"layers": [np.zeros_like(layer)]}, "weave", "both", 0.5, "drawn", 0, 0.5)
+        app.inject(ok, {"layers": [np.zeros_like(layer)]}, "weave", "both", 0.5, "drawn", 0, 0.5)
 
 
 def test_official_weights_through_the_app(tmp_path, images):
@@ -173,23 +176,33 @@ def test_end_to_end_with_gradio_client(server, models_dir, images):
     demo, url = server
     client = Client(url, verbose=False)
     res = client.predict(handle_file(str(images["ok"])), "weave", 0.6, api_name="/detect")
-    assert len(res) == 8
+    assert len(res) == 9
     for path in res[:5]:
         assert Path(path).is_file() and _is_png(path)                         # every picture, as PNG
     expected = float(DSR.load(models_dir / "weave").predict(images["ok"]).score[0])
-    assert res[5] == pytest.approx(expected, abs=1e-6)
-    assert res[6] == verdict(res[5], {"image_threshold": 0.55}) and "ok.png" in res[7]
+    assert res[8]["score"] == pytest.approx(expected, abs=1e-6) and res[5] == round(res[8]["score"], 4)
+    assert res[8]["anomalous"] == (expected >= 0.55) and res[8]["image_threshold"] == 0.55
+    assert res[6] == verdict(res[8]["score"], {"image_threshold": 0.55}) and "ok.png" in res[7]
     for name, message in BAD:                                                   # bad uploads: a message, then on
         with pytest.raises(AppError, match=re.escape(message)):
             client.predict(handle_file(str(images[name])) if name else None, "weave", 0.5, api_name="/detect")
     again = client.predict(handle_file(str(images["second"])), "plain", 0.5, api_name="/detect")
     assert Path(again[3]).is_file() and "no image threshold" in again[6]
     assert "16-bit" in client.predict(handle_file(str(images["grey16"])), "weave", 0.5, api_name="/detect")[7]
-    picked = client.predict(handle_file(str(images["ok"])), api_name="/pick")   # same session: /pick then /inject
+    picked = client.predict(handle_file(str(images["ok"])), api_name="/pick")
     assert Path(picked[0]["background"]).is_file()
-    inj = client.predict(None, "weave", "lo", 0.7, "perlin", 3, 0.5, api_name="/inject")
+    inj = Client(url, verbose=False).predict(handle_file(str(images["ok"])), None, "weave", "lo", 0.7, "perlin", 3, 0.5,
+                                             api_name="/inject")               # a new session: /inject on its own
     assert len(inj) == 5 and all(Path(p).is_file() and _is_png(p) for p in list(inj[0]) + list(inj[1:4]))
     assert "edited" in inj[4]
+    layer = np.zeros((150, 200, 4), np.uint8); layer[:50, :60] = 255           # a painted corner, sent as a file
+    Image.fromarray(layer).save(images["ok"].parent / "layer.png")
+    drawn = client.predict(handle_file(str(images["ok"])), {"background": None, "composite": None,
+                           "layers": [handle_file(str(images["ok"].parent / "layer.png"))]},
+                           "weave", "hi", 0.7, "drawn", 0, 0.5, api_name="/inject")
+    assert "edited" in drawn[4]
+    with pytest.raises(AppError, match="Nothing drawn yet"):
+        client.predict(handle_file(str(images["ok"])), None, "weave", "hi", 0.7, "drawn", 0, 0.5, api_name="/inject")
     assert demo.dsr_app.store.loaded("weave")
 
 
@@ -205,6 +218,30 @@ def test_dsr_nb_demo_subcommand_launches(models_dir, images):
         assert demo.dsr_app.store.loaded("weave") and demo.dsr_app.store.loaded("plain")   # preloaded
         res = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
             handle_file(str(images["ok"])), "plain", 0.5, api_name="/detect")
+        assert Path(res[3]).is_file()
+    finally:
+        demo.close()
+
+
+def test_demo_starts_with_the_good_models_and_names_the_bad(models_dir, tmp_path, images, capsys):
+    "One damaged folder among the models: the app starts with the others and its log names the damaged ones."
+    import argparse
+    d = tmp_path / "models"
+    for name in ("good", "cut", "torn"): shutil.copytree(models_dir / "weave", d / name)
+    w = d / "cut" / "model.safetensors"; w.write_bytes(w.read_bytes()[:100])
+    (d / "torn" / "config.json").write_text('{"config": ')
+    top = argparse.ArgumentParser(prog="dsr-nb")
+    add_demo_subcommand(top.add_subparsers(dest="command"))
+    port = free_port()
+    args = top.parse_args(["demo", "--models", str(d), "--no-bundled", "--device", "cpu", "--host", "127.0.0.1",
+                           "--port", str(port)])
+    demo = args.func(args, prevent_thread_lock=True)
+    try:
+        log = capsys.readouterr().out
+        assert demo.dsr_app.store.names == ["good"]
+        assert "left out model 'cut'" in log and "left out model 'torn'" in log and str(d / "cut") in log
+        res = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            handle_file(str(images["ok"])), "good", 0.5, api_name="/detect")
         assert Path(res[3]).is_file()
     finally:
         demo.close()
@@ -262,7 +299,8 @@ def test_space_folder_runs_on_its_own(tmp_path, models_dir, images):
         client = Client(url, verbose=False)
         res = client.predict(handle_file(str(images["ok"])), "weave", 0.5, api_name="/detect")
         assert all(Path(p).is_file() for p in res[:5])
-        assert res[5] == pytest.approx(float(DSR.load(models_dir / "weave").predict(images["ok"]).score[0]), abs=1e-6)
+        assert res[8]["score"] == pytest.approx(float(DSR.load(models_dir / "weave").predict(images["ok"]).score[0]),
+                                                abs=1e-6)
         assert str(out) in log.read_text()                                       # it says where dsr_nb came from
     finally:
         proc.terminate()

@@ -1,0 +1,219 @@
+"""The demo under a crowd: concurrent `/detect` calls from gradio_client, each in its own session, then many more
+calls from new sessions while the server's memory and temp folder are watched. Run by hand on a quiet machine:
+
+    python benchmarks/demo_load.py                       # 100 at once, then 1,000 more (about 5 minutes on 2 cores)
+    python benchmarks/demo_load.py --crowd 50 --more 200 --concurrency 1 --queue-size 16   # other settings
+
+The server is `dsr-nb demo` in its own process (bundled model, CPU, its own GRADIO_TEMP_DIR), so its memory is
+measured alone. Every call uploads a different image (crops of the model's bundled examples with a little noise),
+as a crowd would. Printed: a table for the crowd (answered, refused and how fast, errors, latency percentiles)
+and one for the sessions (server memory and temp folder before, peak and after). `--json FILE` keeps the numbers.
+"""
+from __future__ import annotations
+import argparse, json, os, subprocess, sys, tempfile, threading, time, urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+BUSY_WORDS = ("busy", "queue is full", "too many")         # what a refusal for capacity says
+
+
+def make_images(n: int, folder: Path, sources: list[str], seed: int = 0) -> list[Path]:
+    "n different PNGs: random crops (at least 200×200) of `sources`, flipped and lightly noised."
+    rng = np.random.default_rng(seed)
+    bases = [np.asarray(Image.open(s).convert("RGB")) for s in sources]
+    out = []
+    for i in range(n):
+        b = bases[i % len(bases)]
+        h, w = b.shape[:2]
+        ch, cw = rng.integers(min(200, h), h + 1), rng.integers(min(200, w), w + 1)
+        y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        a = b[y:y + ch, x:x + cw].astype(np.int16) + rng.integers(-3, 4, (ch, cw, 3))
+        if rng.random() < 0.5: a = a[:, ::-1]
+        p = folder / f"img{i:04d}.png"
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(p)
+        out.append(p)
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    "Resident memory of a process and its children, in MB (from /proc)."
+    total = 0
+    pids = [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()] \
+        if Path(f"/proc/{pid}/task/{pid}/children").exists() else [pid]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"): total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def folder_mb(folder: Path) -> tuple[float, int]:
+    "(MB, files) under a folder."
+    size = n = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try: size += os.stat(os.path.join(root, name)).st_size; n += 1
+            except OSError: pass                          # deleted while we walked
+    return size / 1e6, n
+
+
+def start_server(port: int, temp: Path, args) -> subprocess.Popen:
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(temp), GRADIO_ANALYTICS_ENABLED="False",
+               OMP_NUM_THREADS=str(args.threads))
+    cmd = [sys.executable, "-m", "dsr_nb.cli", "demo", "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)]
+    if args.concurrency is not None: cmd += ["--concurrency", str(args.concurrency)]
+    if args.queue_size is not None: cmd += ["--queue-size", str(args.queue_size)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 180:
+        if proc.poll() is not None: raise SystemExit(f"the demo exited: {proc.stdout.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5): return proc
+        except OSError:
+            time.sleep(1)
+    proc.kill(); raise SystemExit("the demo did not answer within 180 s")
+
+
+def one_call(client, image: Path, model: str) -> dict:
+    from gradio_client import handle_file
+    t0 = time.perf_counter()
+    try:
+        res = client.predict(handle_file(str(image)), model, 0.5, api_name="/detect")
+        ok = isinstance(res, (list, tuple)) and len(res) >= 8 and all(Path(p).is_file() for p in res[:5])
+        return dict(kind="answered" if ok else "wrong", secs=time.perf_counter() - t0, msg="")
+    except Exception as e:                                   # gradio_client raises AppError / ValueError on refusals
+        msg = " ".join(str(e).split())[:200]
+        kind = "refused" if any(w in msg.lower() for w in BUSY_WORDS) else "error"
+        return dict(kind=kind, secs=time.perf_counter() - t0, msg=msg)
+
+
+def crowd(url: str, images: list[Path], model: str) -> list[dict]:
+    "len(images) clients, each its own session, all calling /detect at the same moment."
+    from gradio_client import Client
+    clients = [Client(url, verbose=False) for _ in images]          # sessions made before the clock starts
+    barrier, results = threading.Barrier(len(images)), [None] * len(images)
+    def run(i):
+        barrier.wait()
+        results[i] = one_call(clients[i], images[i], model)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(images))]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return results
+
+
+def sessions(url: str, images: list[Path], model: str, workers: int, watch) -> list[dict]:
+    "One call per image, each from a new session, `workers` at a time; `watch()` is called every ~2 s."
+    from gradio_client import Client
+    results, lock, it = [], threading.Lock(), iter(images)
+    def run():
+        client = Client(url, verbose=False)
+        while True:
+            with lock:
+                img = next(it, None)
+            if img is None: return
+            client.reset_session()                                 # a new visitor
+            r = one_call(client, img, model)
+            with lock: results.append(r)
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for t in threads: t.start()
+    while any(t.is_alive() for t in threads):
+        watch(); time.sleep(2)
+    watch()
+    return results
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(xs, q)) if xs else float("nan")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="synthetic-weave", help="bundled model to call (default synthetic-weave)")
+    ap.add_argument("--crowd", type=int, default=100, help="concurrent calls, each its own session (default 100)")
+    ap.add_argument("--more", type=int, default=1000, help="further calls from new sessions (default 1000)")
+    ap.add_argument("--workers", type=int, default=8, help="client threads for the further calls (default 8)")
+    ap.add_argument("--threads", type=int, default=2, help="the server's torch threads (default 2)")
+    ap.add_argument("--concurrency", type=int, help="the demo's --concurrency (default: the demo's own)")
+    ap.add_argument("--queue-size", type=int, help="the demo's --queue-size (default: the demo's own)")
+    ap.add_argument("--client-nice", type=int, default=0,
+                    help="CPU niceness of the client threads, which share the server's cores here (default 0)")
+    ap.add_argument("--json", help="also write the numbers to this file")
+    a = ap.parse_args(argv)
+    from dsr_nb.demo import bundled_examples
+    sources = [p for p, n in bundled_examples() if n == a.model]
+    if not sources: raise SystemExit(f"no bundled examples for model {a.model!r}")
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    work = Path(tempfile.mkdtemp(prefix="dsr_load_"))
+    (work / "img").mkdir(); temp = work / "gradio"; temp.mkdir()
+    images = make_images(a.crowd + a.more, work / "img", sources)
+    proc = start_server(port, temp, a)
+    url = f"http://127.0.0.1:{port}/"
+    if a.client_nice: os.nice(a.client_nice)     # the visitors' own work yields to the server's, as on their machines
+    out: dict = dict(model=a.model, crowd=a.crowd, more=a.more, concurrency=a.concurrency, queue_size=a.queue_size)
+    try:
+        from gradio_client import Client
+        one_call(Client(url, verbose=False), images[0], a.model)          # warm-up: the model is preloaded already
+        t0 = time.perf_counter()
+        res = crowd(url, images[:a.crowd], a.model)
+        wall = time.perf_counter() - t0
+        ok = [r["secs"] for r in res if r["kind"] == "answered"]
+        ref = [r["secs"] for r in res if r["kind"] == "refused"]
+        errs = [r["msg"] for r in res if r["kind"] in ("error", "wrong")]
+        out["crowd_result"] = dict(answered=len(ok), refused=len(ref), errors=len(errs), wall_s=wall,
+                                   p50_s=pct(ok, 50), p95_s=pct(ok, 95), max_s=max(ok, default=float("nan")),
+                                   slowest_refusal_s=max(ref, default=float("nan")), refusal_p50_s=pct(ref, 50),
+                                   refusal_message=next((r["msg"] for r in res if r["kind"] == "refused"), ""),
+                                   error_messages=sorted(set(errs))[:5])
+        c = out["crowd_result"]
+        print(f"\n{a.crowd} concurrent /detect calls, each its own session ({wall:.1f} s in all)\n")
+        print("| answered | refused (busy) | errors | p50 (s) | p95 (s) | max (s) | refusal p50 (s) | slowest refusal (s) |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| {c['answered']} | {c['refused']} | {c['errors']} | {c['p50_s']:.2f} | {c['p95_s']:.2f} | "
+              f"{c['max_s']:.2f} | {c['refusal_p50_s']:.2f} | {c['slowest_refusal_s']:.2f} |")
+        if c["refusal_message"]: print(f"refusal message: {c['refusal_message']}")
+        for m in c["error_messages"]: print(f"error: {m}")
+
+        if not a.more:
+            if a.json: Path(a.json).write_text(json.dumps(out, indent=1))
+            return out
+        time.sleep(2)
+        before = (rss_mb(proc.pid), *folder_mb(temp))
+        peak = list(before)
+        def watch():
+            now = (rss_mb(proc.pid), *folder_mb(temp))
+            peak[:] = [max(x, y) for x, y in zip(peak, now)]
+        t0 = time.perf_counter()
+        res2 = sessions(url, images[a.crowd:], a.model, a.workers, watch)
+        wall2 = time.perf_counter() - t0
+        time.sleep(2)
+        after = (rss_mb(proc.pid), *folder_mb(temp))
+        ok2 = [r["secs"] for r in res2 if r["kind"] == "answered"]
+        out["sessions_result"] = dict(calls=len(res2), answered=len(ok2), wall_s=wall2, p50_s=pct(ok2, 50),
+                                      p95_s=pct(ok2, 95), rss_before_mb=before[0], rss_peak_mb=peak[0],
+                                      rss_after_mb=after[0], temp_before_mb=before[1], temp_peak_mb=peak[1],
+                                      temp_after_mb=after[1], temp_files_after=after[2],
+                                      errors=sorted({r["msg"] for r in res2 if r["kind"] != "answered"})[:5])
+        s = out["sessions_result"]
+        print(f"\n{len(res2)} more calls, each from a new session, {a.workers} at a time ({wall2:.0f} s)\n")
+        print("| answered | p50 (s) | p95 (s) | server MB before | peak | after | growth | temp MB before | peak | after |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        print(f"| {s['answered']} | {s['p50_s']:.2f} | {s['p95_s']:.2f} | {s['rss_before_mb']:.0f} | "
+              f"{s['rss_peak_mb']:.0f} | {s['rss_after_mb']:.0f} | {s['rss_after_mb'] - s['rss_before_mb']:+.0f} | "
+              f"{s['temp_before_mb']:.1f} | {s['temp_peak_mb']:.1f} | {s['temp_after_mb']:.1f} |")
+        for m in s["errors"]: print(f"not answered: {m}")
+    finally:
+        proc.terminate()
+        try: proc.wait(timeout=20)
+        except subprocess.TimeoutExpired: proc.kill()
+    if a.json: Path(a.json).write_text(json.dumps(out, indent=1))
+    return out
+
+if __name__ == "__main__":
+    main()
