@@ -92,17 +92,31 @@ def one_call(client, image: Path, model: str) -> dict:
         return dict(kind=kind, secs=time.perf_counter() - t0, msg=msg)
 
 
-def crowd(url: str, images: list[Path], model: str) -> list[dict]:
-    "len(images) clients, each its own session, all calling /detect at the same moment."
+def _crowd_part(url: str, images: list[Path], model: str, barrier, out) -> None:
+    "One process's share of the crowd: its clients (sessions made before the clock starts), then all at once."
     from gradio_client import Client
-    clients = [Client(url, verbose=False) for _ in images]          # sessions made before the clock starts
-    barrier, results = threading.Barrier(len(images)), [None] * len(images)
+    clients = [Client(url, verbose=False) for _ in images]
+    results = [None] * len(images)
     def run(i):
         barrier.wait()
         results[i] = one_call(clients[i], images[i], model)
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(images))]
     for t in threads: t.start()
     for t in threads: t.join()
+    out.put(results)
+
+
+def crowd(url: str, images: list[Path], model: str, procs: int = 1) -> list[dict]:
+    "len(images) clients, each its own session, in `procs` processes (each its own interpreter lock), all calling "
+    "/detect at the same moment."
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    barrier, out = ctx.Barrier(len(images)), ctx.Queue()
+    parts = [images[k::procs] for k in range(procs)]
+    ps = [ctx.Process(target=_crowd_part, args=(url, part, model, barrier, out)) for part in parts if part]
+    for p in ps: p.start()
+    results = [r for _ in ps for r in out.get()]
+    for p in ps: p.join()
     return results
 
 
@@ -137,6 +151,8 @@ def main(argv=None):
     ap.add_argument("--crowd", type=int, default=100, help="concurrent calls, each its own session (default 100)")
     ap.add_argument("--more", type=int, default=1000, help="further calls from new sessions (default 1000)")
     ap.add_argument("--workers", type=int, default=8, help="client threads for the further calls (default 8)")
+    ap.add_argument("--procs", type=int, default=1, help="client processes the crowd is spread over (default 1: "
+                    "one interpreter for all 100, as one gradio_client user would run them)")
     ap.add_argument("--threads", type=int, default=2, help="the server's torch threads (default 2)")
     ap.add_argument("--concurrency", type=int, help="the demo's --concurrency (default: the demo's own)")
     ap.add_argument("--queue-size", type=int, help="the demo's --queue-size (default: the demo's own)")
@@ -156,12 +172,13 @@ def main(argv=None):
     proc = start_server(port, temp, a)
     url = f"http://127.0.0.1:{port}/"
     if a.client_nice: os.nice(a.client_nice)     # the visitors' own work yields to the server's, as on their machines
-    out: dict = dict(model=a.model, crowd=a.crowd, more=a.more, concurrency=a.concurrency, queue_size=a.queue_size)
+    out: dict = dict(model=a.model, crowd=a.crowd, more=a.more, concurrency=a.concurrency, queue_size=a.queue_size,
+                     procs=a.procs, client_nice=a.client_nice)
     try:
         from gradio_client import Client
         one_call(Client(url, verbose=False), images[0], a.model)          # warm-up: the model is preloaded already
         t0 = time.perf_counter()
-        res = crowd(url, images[:a.crowd], a.model)
+        res = crowd(url, images[:a.crowd], a.model, a.procs)
         wall = time.perf_counter() - t0
         ok = [r["secs"] for r in res if r["kind"] == "answered"]
         ref = [r["secs"] for r in res if r["kind"] == "refused"]
