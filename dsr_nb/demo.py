@@ -262,7 +262,7 @@ def read_image(value) -> tuple[torch.Tensor, str]:
     return t, note
 
 # %% ../nbs/15_demo.ipynb #165091b7
-RECENT_MAPS = 32               # detections whose maps the slider redraws from, all sessions together (≤ 0.6 MB each)
+RECENT_MAPS = 16               # detections the slider redraws from, all sessions together (≤ 2.4 MB each)
 CACHE_CLEANUP = (300, 900)     # every 5 minutes, delete uploaded and generated files older than 15 minutes
 FALLBACK_PIXEL_THRESHOLD = 0.5   # M_r is a two-class softmax: 0.5 is where the anomalous class wins
 
@@ -426,22 +426,24 @@ def _ui_errors(fn):
 
 
 class RecentMaps:
-    "The display-size maps (and status lines) of the last `size` detections, by (upload, model), all sessions together."
+    "The display-size maps, images and status lines of the last `size` detections, by (upload, model), all sessions."
     def __init__(self, size: int = RECENT_MAPS):
         from collections import OrderedDict
         self.size, self._maps, self._lock = size, OrderedDict(), threading.Lock()
 
-    def put(self, key: tuple, amap: torch.Tensor, status: str = "") -> torch.Tensor:
-        "Keep `amap` (h×w in [0, 1]) as uint8 (what the mask is drawn from, then and later); returns the kept map."
+    def put(self, key: tuple, amap: torch.Tensor, image: torch.Tensor | None = None, status: str = "") -> tuple:
+        "Keep `amap` (h×w in [0, 1]) and the display `image` (3×h×w) as uint8 (what the mask is drawn from, then and "
+        "later), and a status line; returns the kept (map, image)."
         q = (amap.clamp(0, 1) * 255).round().to(torch.uint8)
+        img = None if image is None else (image.clamp(0, 1) * 255).round().to(torch.uint8)
         with self._lock:
-            self._maps[key] = (q, status)
+            self._maps[key] = (q, img, status)
             self._maps.move_to_end(key)
             while len(self._maps) > self.size: self._maps.popitem(last=False)     # the oldest goes
-        return q
+        return q, img
 
-    def get(self, key: tuple) -> tuple[torch.Tensor, str] | None:
-        "(the uint8 map, its status line) if `key` is still kept, else None."
+    def get(self, key: tuple) -> tuple[torch.Tensor, torch.Tensor | None, str] | None:
+        "(the uint8 map, the uint8 image, the status line) if `key` is still kept, else None."
         with self._lock:
             if key in self._maps: self._maps.move_to_end(key)
             return self._maps.get(key)
@@ -499,10 +501,10 @@ class DemoApp:
         img, amap = _to_display(x, pred.anomaly_map[0], self.display_side)
         S = model.cfg.img_size
         status = f"{note} · model {model_name} ({S}×{S}, {self.store.device.type}) · {secs:.2f} s"
-        q = self.recent.put((_upload_path(image)[0], model_name), amap, status)   # for the slider: see `redraw`
+        q, img_q = self.recent.put((_upload_path(image)[0], model_name), amap, img, status)   # for the slider
         score, meta = float(pred.score[0]), self.store.meta(model_name)
         return (enlarge(resize(x, S)), enlarge(pred.recon_general[0]), enlarge(pred.recon_specific[0]),
-                heat_overlay(img, amap), mask_overlay(img, _mask_of(q, t)), round(score, 4), verdict(score, meta),
+                heat_overlay(img, amap), mask_overlay(img_q.float() / 255, _mask_of(q, t)), round(score, 4), verdict(score, meta),
                 f"{status} · {_mask_stats(q, t)}", _result(model_name, score, meta, t, q))
 
     @_ui_errors
@@ -515,10 +517,9 @@ class DemoApp:
         if kept is None:
             out = self.detect(image, model_name, threshold)
             return out[4], out[7]
-        q, status = kept
+        q, img, status = kept                                # no decoding: a 25 MP upload takes a second to read
         t = self.threshold(model_name, threshold)
-        x, _ = read_image(image)
-        return mask_overlay(resize(x, tuple(q.shape)), _mask_of(q, t)), f"{status} · {_mask_stats(q, t)}"
+        return mask_overlay(img.float() / 255, _mask_of(q, t)), f"{status} · {_mask_stats(q, t)}"
 
     def model_info(self, name: str) -> str:
         "One Markdown line about a model: category, size, thresholds, metrics, device."
