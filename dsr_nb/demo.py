@@ -541,12 +541,15 @@ class DemoApp:
         return (gr.update(value=t, info=f"starts at {why}"), self.model_info(name), gr.update(visible=bool(card)),
                 card or "")
 
+    def _editor_picture(self, x: torch.Tensor) -> np.ndarray:
+        "The playground's picture of an upload (3×H×W): the brush editor's size, uint8; what `inject` encodes."
+        return to_uint8(resize(x, display_size(*x.shape[-2:], self.editor_side)))
+
     @_ui_errors
     def pick(self, image) -> tuple:
         "An upload for the playground → (the brush editor's background, status)."
         x, note = read_image(image)
-        pic = to_uint8(resize(x, display_size(*x.shape[-2:], self.editor_side)))
-        return pic, f"{note}. Choose a mask and press 'Inject and detect'."
+        return self._editor_picture(x), f"{note}. Choose a mask and press 'Inject and detect'."
 
     @_ui_errors
     def inject(self, image, editor, model_name: str, level: str = "both", strength: float = 0.6,
@@ -554,8 +557,7 @@ class DemoApp:
         "Upload + mask + settings → ((I_gen, I_a), edited region over I_a, heat map, mask, report)."
         if image is None or (isinstance(image, str) and not image):
             raise InputError("Pick an image first: upload one above or click an example")
-        x, _ = read_image(image)
-        picked = resize(x, display_size(*x.shape[-2:], self.editor_side))       # as `pick` shows it
+        picked = self._editor_picture(read_image(image)[0])                      # as `pick` shows it
         model = self.store.get(model_name)
         S = model.cfg.img_size
         if mask_source == "perlin":
@@ -567,7 +569,7 @@ class DemoApp:
                                  "or choose Perlin noise")
         else:
             raise InputError(f"unknown mask source {mask_source!r}; use perlin or drawn")
-        inj = _inject_on_device(self.store.key, model_name, to_uint8(picked), mask[0, 0],
+        inj = _inject_on_device(self.store.key, model_name, picked, mask[0, 0],
                                 level, float(strength), int(seed or 0))
         t = self.threshold(model_name, threshold)
         amap = inj.prediction.anomaly_map[0]
