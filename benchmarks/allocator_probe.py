@@ -1,5 +1,5 @@
 """Why a batch of 8 was slower per image than a batch of 1 on a CPU: the paper-preset forward on 8 images, run as
-chunks of 1, 2 and 8 images, with glibc's default malloc or with `keep_large_blocks()` (chapter 10). By hand:
+chunks of 1, 2 and 8 images, with glibc's default malloc or with `keep_large_blocks()` (chapter 17_efficiency). By hand:
 
     python benchmarks/allocator_probe.py            # default allocator
     python benchmarks/allocator_probe.py --keep     # big blocks kept in malloc's heap

@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    keep_large_blocks()                            # as DSR.predict does on a CPU (chapter 10)
+    keep_large_blocks()                            # as DSR.predict does on a CPU (chapter 17_efficiency)
     torch.manual_seed(0)
     model = DSR(DSRConfig.paper()).eval()
     x = torch.rand(a.batch, 3, 256, 256, generator=torch.Generator().manual_seed(0))

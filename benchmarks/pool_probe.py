@@ -1,4 +1,4 @@
-"""2×2 max pooling at CPU inference: `F.max_pool2d` against `Pool2` (maxima of strided views, chapter 08) on the
+"""2×2 max pooling at CPU inference: `F.max_pool2d` against `Pool2` (maxima of strided views, chapter 17_efficiency) on the
 U-Nets' largest map (B×64×256×256). By hand:
 
     python benchmarks/pool_probe.py --threads 2

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--model", default="{}", help='JSON of DSRConfig changes, e.g. \'{"unet_width": 16}\'')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    keep_large_blocks()                                  # as train_dsr does on a CPU (chapter 10)
+    keep_large_blocks()                                  # as train_dsr does on a CPU (chapter 17_efficiency)
     cfg = DSRConfig.preset(a.preset).replace(**json.loads(a.model))
     tcfg = TrainConfig.for_preset(a.preset)
     if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)

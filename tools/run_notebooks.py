@@ -7,12 +7,21 @@
 Cells flagged `#| slow`, `#| gpu` or `#| eval: false` are skipped, as nbdev-test skips them, unless named with
 --run; a skipped cell keeps the outputs of the last run that executed it. Unlike nbdev-test this runs without
 IN_TEST, i.e. the full-size version of every cell. A chapter that raises stops the command, and that chapter
-is not written. Afterwards `nbdev-clean` normalises the files (it keeps the outputs).
+is not written. Progress bars are stored in their final state, not as every redraw. A figure stored as a PNG over 200 kB is re-encoded as a JPEG when that is at least half the size
+(photographs and colour maps; the book is read on the web). Afterwards `nbdev-clean` normalises the files (it
+keeps the outputs), and `nbs/outputs.lock.json` records which source each cell's output was made from, which
+`python tools/book.py check` (run by CI) compares.
 """
-import argparse, subprocess, sys, time
+import argparse, base64, io, subprocess, sys, time
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import book
+
+PNG_LIMIT = 200_000   # bytes of a stored PNG above which a JPEG is tried
 
 FLAGS = ("slow", "gpu")
 
@@ -24,18 +33,53 @@ def skipped(cell, run: set[str]) -> bool:
     return "eval:" in flags and "false" in flags or any(f in flags and f not in run for f in FLAGS)
 
 
-def run_notebook(path: Path, run: set[str], timeout: int) -> tuple[int, int]:
-    "Execute `path` in place; returns (cells run, cells skipped)."
+def shrink_images(nb) -> int:
+    "Store large PNG figures as JPEG where that halves them; returns the number changed."
+    n = 0
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            png = o.get("data", {}).get("image/png")
+            if png is None or len(png) < PNG_LIMIT: continue
+            buf = io.BytesIO()
+            Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB").save(buf, "JPEG", quality=85)
+            jpg = base64.b64encode(buf.getvalue()).decode()
+            if 2 * len(jpg) <= len(png):
+                del o["data"]["image/png"]; o["data"]["image/jpeg"] = jpg; n += 1
+    return n
+
+
+def squash_streams(nb) -> None:
+    """Store what a terminal would show: consecutive stream outputs merged, and of each line only what follows its
+    last carriage return (a progress bar's final state instead of its every redraw)."""
+    for cell in nb.cells:
+        merged = []
+        for o in cell.get("outputs", []):
+            if o.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == o.name:
+                merged[-1].text += o.text
+            else:
+                merged.append(o)
+        for o in merged:
+            if o.output_type == "stream":
+                o.text = "\n".join(line.rstrip("\r").split("\r")[-1] for line in o.text.split("\n"))
+        if "outputs" in cell: cell.outputs = merged
+
+
+def run_notebook(path: Path, run: set[str], timeout: int, lock: dict) -> tuple[int, int]:
+    "Execute `path` in place and record it in `lock`; returns (cells run, cells skipped)."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    n_run = n_skip = 0
+    ran, n_skip = set(), 0
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code": continue
             if skipped(cell, run): n_skip += 1; continue
             client.execute_cell(cell, i)                 # raises CellExecutionError on an error
-            n_run += 1
+            ran.add(cell.id)
+    squash_streams(nb)
+    shrink_images(nb)
     nbformat.write(nb, path)
+    book.record(path.stem, nb, ran, lock)
+    n_run = len(ran)
     return n_run, n_skip
 
 
@@ -49,7 +93,9 @@ def main():
     paths = a.notebooks or sorted((root / "nbs").glob("*.ipynb"))
     for p in paths:
         t0 = time.time()
-        n_run, n_skip = run_notebook(p.resolve(), set(a.run), a.timeout)
+        lock = book.read_lock()
+        n_run, n_skip = run_notebook(p.resolve(), set(a.run), a.timeout, lock)
+        book.write_lock(lock)                            # after each chapter: an interrupted run keeps what it did
         size = p.stat().st_size / 1e6
         print(f"{p.name}: {n_run} cells run, {n_skip} skipped, {time.time() - t0:.0f} s, {size:.2f} MB", flush=True)
     subprocess.run(["nbdev-clean"], cwd=root, check=True)

@@ -1,0 +1,108 @@
+"""tools/book.py: the check CI runs on the stored book must catch each kind of problem it names, and pass a good book."""
+import importlib.util, json, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def book(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("book", ROOT / "tools" / "book.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "README.md").write_text("See [the book](nbs/index.ipynb).\n")
+    monkeypatch.setattr(mod, "ROOT", tmp_path); monkeypatch.setattr(mod, "NBS", tmp_path / "nbs")
+    monkeypatch.setattr(mod, "LOCK", tmp_path / "nbs" / "outputs.lock.json")
+    monkeypatch.setattr(mod, "METHOD", ["00_method"])
+    return mod
+
+
+def write_nb(path: Path, cells: list[dict]):
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+
+def code(cid, source, outputs=()):
+    return {"cell_type": "code", "id": cid, "metadata": {}, "source": source, "outputs": list(outputs), "execution_count": None}
+
+
+def md(cid, source):
+    return {"cell_type": "markdown", "id": cid, "metadata": {}, "source": source}
+
+
+PICTURE = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}, "metadata": {}}
+TEXT = {"output_type": "stream", "name": "stdout", "text": "42\n"}
+
+
+def good_book(book):
+    nbs = book.NBS
+    write_nb(nbs / "index.ipynb", [md("a", "Start with [00_method](00_method.ipynb)."), code("b", "print(42)", [TEXT])])
+    write_nb(nbs / "00_method.ipynb", [md("c", "# M\nBack to [the index](index.ipynb)."), code("d", "x = 1"),
+                                       code("e", "plot(x)", [PICTURE])])
+    lock = {}
+    for p in nbs.glob("*.ipynb"):
+        nb = json.loads(p.read_text())
+        book.record(p.stem, nb, {c["id"] for c in nb["cells"] if c["cell_type"] == "code"}, lock)
+    book.write_lock(lock)
+
+
+def test_good_book_passes(book):
+    good_book(book)
+    assert book.check() == []
+    assert book.main(["check"]) == 0
+
+
+def test_stale_cell_is_caught_and_markdown_is_not(book):
+    good_book(book)
+    p = book.NBS / "00_method.ipynb"
+    nb = json.loads(p.read_text())
+    nb["cells"][0]["source"] += "\nMore prose."                 # prose may change freely
+    write_nb(p, nb["cells"]); assert book.check() == []
+    nb["cells"][1]["source"] = "x = 2"                           # a definition changed after the picture was made
+    write_nb(p, nb["cells"])
+    assert [q for q in book.check() if "changed after" in q] and "cells [1]" in book.check()[0]
+    assert book.main(["check"]) == 1
+
+
+def test_new_cell_and_skipped_cell(book):
+    good_book(book)
+    p = book.NBS / "00_method.ipynb"
+    nb = json.loads(p.read_text())
+    write_nb(p, nb["cells"] + [code("f", "y = 3")])             # a cell the last run never saw
+    assert any("cells [3]" in q for q in book.check())
+    lock = book.read_lock()                                      # a run that skipped cell e (a slow cell): its old hash stays valid
+    book.record("00_method", json.loads(p.read_text()), {"d", "f"}, lock); book.write_lock(lock)
+    assert book.check() == []
+    nb = json.loads(p.read_text()); nb["cells"][2]["source"] = "plot(x, y)"; write_nb(p, nb["cells"])
+    lock = book.read_lock(); book.record("00_method", nb, {"d", "f"}, lock); book.write_lock(lock)   # changed but skipped again
+    assert any("cells [2]" in q for q in book.check())
+
+
+def test_missing_outputs_pictures_links_and_size(book, monkeypatch):
+    good_book(book)
+    write_nb(book.NBS / "00_method.ipynb", [md("c", "As chapter 00 says, see [x](nowhere.ipynb)."), code("d", "x = 1"),
+                                            code("e", "plot(x)", [TEXT])])
+    found = book.check()
+    assert any("without a picture" in q for q in found)
+    assert any("nowhere.ipynb" in q and "does not exist" in q for q in found)
+    assert any("'chapter 00' is not a link" in q for q in found)
+    write_nb(book.NBS / "00_method.ipynb", [md("c", "# M"), code("d", "x = 1")])
+    assert any("no stored output" in q for q in book.check())
+    write_nb(book.NBS / "02_new.ipynb", [code("z", "1", [TEXT])])
+    assert any("02_new: not in outputs.lock.json" in q for q in book.check())
+    monkeypatch.setattr(book, "MAX_MB", 1e-6)
+    assert any("over the" in q for q in book.check())
+
+
+def test_the_real_book_is_checked_by_ci():
+    assert "python tools/book.py check" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_gpu_cells_without_output_are_exempt_slow_cells_are_not(book):
+    good_book(book)
+    p = book.NBS / "00_method.ipynb"
+    nb = json.loads(p.read_text())
+    write_nb(p, nb["cells"] + [code("g", "#| gpu\nassert torch.cuda.is_available()"), code("s", "#| slow\nlong_run()")])
+    found = book.check()
+    assert len(found) == 1 and "cells [4]" in found[0]            # the slow cell was never run: stale; the gpu cell is exempt

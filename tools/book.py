@@ -1,0 +1,127 @@
+"""The book's stored outputs: what `run_notebooks.py` records and what CI checks.
+
+    python tools/book.py check        # exit 1, with one line per problem, if the stored book is not current
+
+Every chapter is stored with the outputs of a full run (readers see them on GitHub). `run_notebooks.py` writes,
+next to the notebooks, `nbs/outputs.lock.json`: for each chapter, the hash of every code cell's source at the
+moment its stored output was made. `check` fails when
+
+- a chapter has no stored output at all;
+- a method chapter (the reading order's method track, `METHOD`) has no picture;
+- a code cell's source changed after its output was made (its hash differs from the lock, or it is new; a
+  `#| gpu` cell without output is exempt: it runs only on a GPU and nothing stored depends on it);
+- a chapter's file is over `MAX_MB` (figures are meant for the web);
+- a relative link in a chapter's prose or in the README leads nowhere, or a chapter is named ("chapter 07")
+  without a link to it.
+
+The hash covers the source only, as nbdev-clean leaves it, so nbdev-clean (which keeps outputs) never makes a
+chapter stale; editing prose (markdown cells) does not either.
+"""
+import hashlib, json, re, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / "nbs"
+LOCK = NBS / "outputs.lock.json"
+MAX_MB = 1.5
+# The method track of the reading order (nbs/index.ipynb); each must show at least one picture.
+METHOD = ["00_quantize", "02_vqvae", "06_pretrain", "04_perlin", "07_latent_anomalies", "08_subspace",
+          "09_detection", "10_dsr", "11_train", "12_metrics"]
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def cell_hash(source: str) -> str:
+    "A short fingerprint of a code cell's source (trailing whitespace ignored)."
+    return hashlib.sha1(source.rstrip().encode()).hexdigest()[:16]
+
+
+def code_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell: dict) -> str:
+    s = cell["source"]
+    return s if isinstance(s, str) else "".join(s)
+
+
+def gpu_only(cell: dict) -> bool:
+    "A `#| gpu` test cell with no stored output: it runs only where there is a GPU, and nothing stored depends on it."
+    flags = {w for l in source(cell).splitlines() if l.strip().startswith("#|") for w in l.strip()[2:].split()}
+    return "gpu" in flags and not cell.get("outputs")
+
+
+def read_lock() -> dict:
+    return json.loads(LOCK.read_text()) if LOCK.exists() else {}
+
+
+def write_lock(lock: dict):
+    LOCK.write_text(json.dumps(dict(sorted(lock.items())), indent=1) + "\n")
+
+
+def record(name: str, nb: dict, ran: set[str], lock: dict):
+    """Update `lock[name]` after a run of notebook `nb`: cells in `ran` (ids) now match their source; a skipped cell
+    keeps its old hash, which stays valid only if its source did not change."""
+    old = lock.get(name, {})
+    lock[name] = {c["id"]: (cell_hash(source(c)) if c["id"] in ran else old.get(c["id"], "never run"))
+                  for c in code_cells(nb)}
+
+
+def problems(nb_path: Path, lock: dict) -> list[str]:
+    "What is wrong with one stored chapter, as lines for a person."
+    nb, name, out = json.loads(nb_path.read_text()), nb_path.stem, []
+    cells = code_cells(nb)
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    if cells and not outputs:
+        out.append(f"{name}: no stored output (run `python tools/run_notebooks.py nbs/{nb_path.name}`)")
+    if name in METHOD and not any(t in o.get("data", {}) for o in outputs for t in IMAGE_TYPES):
+        out.append(f"{name}: a method chapter without a picture")
+    rec = lock.get(name)
+    if rec is None:
+        out.append(f"{name}: not in {LOCK.name}: its outputs were not made by tools/run_notebooks.py")
+    else:
+        stale = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and not gpu_only(c)
+                 and rec.get(c.get("id")) != cell_hash(source(c))]
+        if stale:
+            out.append(f"{name}: cells {stale} changed after their stored outputs were made "
+                       f"(run `python tools/run_notebooks.py nbs/{nb_path.name}`, with `--run slow` for slow cells)")
+    mb = nb_path.stat().st_size / 1e6
+    if mb > MAX_MB:
+        out.append(f"{name}: {mb:.2f} MB, over the {MAX_MB} MB limit (smaller figures)")
+    return out
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+UNLINKED = re.compile(r"(?<!\[)\b[Cc]hapters? `?\d\d[a-z]?`?(?!\]|\w)")
+
+
+def link_problems(text: str, base: Path, name: str) -> list[str]:
+    "Relative links in markdown `text` (read from folder `base`) that lead nowhere, and chapters named without a link."
+    out = [f"{name}: link to {t}, which does not exist" for t in LINK.findall(text)
+           if "://" not in t and not t.startswith("mailto:") and not (base / t).exists()]
+    out += [f"{name}: '{m}' is not a link" for m in UNLINKED.findall(text)]
+    return out
+
+
+def markdown(nb: dict) -> str:
+    return "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def check(paths=None) -> list[str]:
+    lock = read_lock()
+    paths = paths or sorted(NBS.glob("*.ipynb"))
+    found = [p for path in paths for p in problems(Path(path), lock)]
+    found += [p for path in paths for p in link_problems(markdown(json.loads(Path(path).read_text())), NBS, Path(path).stem)]
+    return found + link_problems((ROOT / "README.md").read_text(), ROOT, "README.md")
+
+
+def main(argv):
+    if argv[:1] != ["check"]:
+        print(__doc__); return 2
+    found = check([Path(a) for a in argv[1:]] or None)
+    for p in found: print(p)
+    print(f"book: {'current' if not found else f'{len(found)} problem(s)'}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
