@@ -17,7 +17,8 @@ def main():
                     "(Gradio's) against 1 (save_png)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    from dsr_nb.demo import build_demo, bundled_examples
+    from dsr_nb.demo import build_demo
+    from dsr_nb.registry import bundled_examples
     from dsr_nb.data import load_image
     demo = build_demo()
     app, store = demo.dsr_app, demo.dsr_app.store

@@ -160,7 +160,7 @@ def main(argv=None):
                     help="CPU niceness of the client threads, which share the server's cores here (default 0)")
     ap.add_argument("--json", help="also write the numbers to this file")
     a = ap.parse_args(argv)
-    from dsr_nb.demo import bundled_examples
+    from dsr_nb.registry import bundled_examples
     sources = [p for p, n in bundled_examples() if n == a.model]
     if not sources: raise SystemExit(f"no bundled examples for model {a.model!r}")
     import socket

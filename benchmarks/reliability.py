@@ -99,7 +99,7 @@ def image_corpus(folder: Path, real: Path) -> dict[str, tuple[Path, str | None]]
 
 def probe_images(work: Path, model: Path, env: dict):
     print("images", flush=True)
-    from dsr_nb.demo import read_image, InputError
+    from dsr_nb.serving import read_image, InputError
     from dsr_nb.data import MAX_PIXELS
     corpus = image_corpus(work / "images", next(model.parent.parent.glob("examples/*/*.png")))
     files = [p for p, _ in corpus.values()]
@@ -123,7 +123,7 @@ def probe_images(work: Path, model: Path, env: dict):
     # peak memory of the largest allowed image, through the library's predict and the demo's detect, fresh processes
     big, peaks = corpus["5000² (the largest allowed)"][0], {}
     for label, call in [("DSR.predict", "m = DSR.load(sys.argv[1]); r0 = rss(); m.predict(sys.argv[2])"),
-                        ("the demo's detect", "from dsr_nb.demo import DemoApp, ModelStore; "
+                        ("the demo's detect", "from dsr_nb.serving import DemoApp, ModelStore; "
                          "a = DemoApp(ModelStore({'m': sys.argv[1]}, device='cpu')); a.store.get('m'); r0 = rss(); "
                          "a.detect(sys.argv[2], 'm', None)")]:
         code = ("import resource, sys; from dsr_nb import DSR\n"
@@ -177,7 +177,7 @@ def probe_models(work: Path, model: Path, env: dict):
            r.returncode == 0 and served == "SERVED ['good']" and n_left == 2 * len(cases), f"{served}; {left}")
     # pickles that run code: the authors' six file names, and a training state on --resume
     from dsr_nb.model import OFFICIAL_FILES
-    from dsr_nb.demo import OFFICIAL_VQ
+    from dsr_nb.registry import OFFICIAL_VQ
     off = work / "official"; off.mkdir()
     marker = work / "code-ran"
     for f in [OFFICIAL_VQ, *(n.format(category="bottle") for n in OFFICIAL_FILES.values())]:
@@ -197,7 +197,7 @@ def probe_models(work: Path, model: Path, env: dict):
     record("models", "a training state that runs code: --resume exits 2 with one line, nothing runs",
            held and not marker.exists(), line)
     # a model card linked out of its folder
-    from dsr_nb.demo import ModelStore
+    from dsr_nb.serving import ModelStore
     secret = work / "secret.txt"; secret.write_text("server secret")
     linked = work / "linked"; shutil.copytree(model, linked)
     (linked / "README.md").unlink(missing_ok=True); (linked / "README.md").symlink_to(secret)

@@ -38,7 +38,7 @@ def _copy_examples(src: Path, dst: Path) -> int:
 def build_space(out, models=None, examples=None, force: bool = False) -> Path:
     "Write the Space folder `out`; returns it. `out` must be new or empty unless `force`."
     sys.path.insert(0, str(REPO))
-    from dsr_nb.demo import checkpoint_folders
+    from dsr_nb.registry import checkpoint_folders
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not force: raise FileExistsError(f"{out} is not empty; pass --force to replace it")

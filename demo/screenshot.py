@@ -135,6 +135,50 @@ def upload_messages(url: str, bad: list, good: str | Path, timeout_s: float = 60
     return messages, verdict
 
 
+LAYOUT_JS = """() => {
+  const W = document.documentElement.clientWidth, out = [];
+  if (document.documentElement.scrollWidth > W + 1)
+    out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px on a ${W} px screen`);
+  for (const el of document.querySelectorAll('body *')) {
+    const st = getComputedStyle(el);
+    if (st.display === 'none' || st.visibility === 'hidden' || !el.offsetParent) continue;
+    const text = (el.value ?? el.textContent ?? '').trim();
+    if (!text) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > W + 1 && el.children.length === 0)
+      out.push(`past the right edge (${Math.round(r.right)} px): ${text.slice(0, 60)}`);
+    const cut = st.textOverflow === 'ellipsis' || el.tagName === 'INPUT';
+    if (cut && el.scrollWidth > el.clientWidth + 1)
+      out.push(`cut off (${el.clientWidth} of ${el.scrollWidth} px): ${text.slice(0, 60)}`);
+  }
+  return [...new Set(out)];
+}"""
+
+
+def layout_problems(url: str, image: str | Path, width: int = 390, height: int = 844, out: str | Path | None = None,
+                    timeout_s: float = 120) -> list[str]:
+    """Open the demo on a screen `width` px wide (390: a phone), upload `image` and wait for the verdict; the texts
+    that are cut off or stick out past the right edge, and whether the page scrolls sideways ([] if none)."""
+    from playwright.sync_api import sync_playwright
+    ms = timeout_s * 1000
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=True, has_touch=True)
+            page.goto(url, wait_until="domcontentloaded", timeout=ms)
+            upload = page.locator("#dsr-input input[type=file]")
+            upload.wait_for(state="attached", timeout=ms)
+            upload.set_input_files(str(image), timeout=ms)
+            page.wait_for_function("() => document.querySelector('#dsr-verdict textarea')?.value.length > 0",
+                                   timeout=ms)
+            time.sleep(0.5)
+            problems = page.evaluate(LAYOUT_JS)
+            if out: page.screenshot(path=str(out), full_page=True)
+        finally:
+            browser.close()
+    return problems
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Screenshot of the DSR demo in headless Chromium.")
     ap.add_argument("--model", required=True, help="a DSR.save checkpoint folder (or a folder of them)")

@@ -4,15 +4,12 @@
 
 # %% ../nbs/14_ablation.ipynb #23caf0d1
 from __future__ import annotations
-import time
 from pathlib import Path
-import torch
 from .config import DSRConfig
 from .data import open_dataset
 from .train import TrainConfig, train_dsr
 from .model import DSR
 from .evaluate import evaluate_model
-from .metrics import metrics_table
 
 # %% auto #0
 __all__ = ['ABLATION_MODES', 'ABLATION_BUDGET', 'run_ablation']
@@ -36,7 +33,6 @@ def run_ablation(data: str = "synthetic", category: str = "weave", modes=ABLATIO
         if (folder / "config.json").exists() and DSR.load(folder).meta.get("finished"):
             model = DSR.load(folder)                                   # trained before: reuse it
         else:
-            t = time.time()
             model, _ = train_dsr(train, cfg, tcfg.replace(anomalies=mode), out=folder, seed=seed, device=device,
                                  progress=progress, meta={"data": data, "category": category})
         results[mode] = evaluate_model(model, test, out=folder / "eval", progress=progress, name=f"{category}, {mode}")

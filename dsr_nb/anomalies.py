@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
-from einops import rearrange, repeat
-from .config import DSRConfig
+from einops import rearrange
 from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
 from .streams import Streams

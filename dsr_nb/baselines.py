@@ -4,7 +4,6 @@
 
 # %% ../nbs/12b_baselines.ipynb #5f6982bb
 from __future__ import annotations
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm

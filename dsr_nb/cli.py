@@ -19,18 +19,20 @@ from .checkpoint import CheckpointError, out_lock
 from .vqvae import WeightsMismatch
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
-from .model import DSR
+from .model import DSR, UNFAMILIAR
 from .evaluate import evaluate_model, compare_with_baselines, comparison_table
 from .metrics import metrics_table
 
 # %% auto #0
-__all__ = ['PROG', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser', 'run', 'main',
-           'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'validation_metrics',
+__all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
+           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'validation_metrics',
            'evaluate_and_store', 'run_train', 'run_eval', 'list_inputs', 'prediction_panel', 'run_predict',
            'run_demo_command', 'run_export']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
+MODEL_HELP = ("a model folder saved by `dsr-nb train`, the name of a bundled model (synthetic-weave, elpv-mono, "
+              "elpv-poly) or a Hugging Face Hub id owner/name")
 
 class CLIError(Exception):
     "A command-line mistake the library cannot see (bad usage, an --out that is not ours); the message is one line."
@@ -422,7 +424,7 @@ SUBCOMMANDS["train"] = Subcommand(
 
 # %% ../nbs/13_cli.ipynb #11613949
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="DIR", help="a model saved by `dsr-nb train`")
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--data", help="synthetic, elpv, an MVTec-layout root or category folder (default: the data the model was trained on)")
     p.add_argument("--category", help="the category of --data (default: the model's, when --data is not given)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, metrics.md, roc.png and cases.png")
@@ -434,7 +436,7 @@ def run_eval(args: argparse.Namespace) -> None:
     "`dsr-nb eval`: the metrics and plots of a trained model on a labelled test split."
     t0 = time.time()
     dev = resolve_device(args.device)
-    model = DSR.load(Path(args.model).expanduser(), device=dev)
+    model = DSR.load(args.model, device=dev)           # a folder, a bundled name or a Hub id (05a_registry)
     data, category = args.data, args.category
     if data is None:
         data = model.meta.get("data")
@@ -509,7 +511,7 @@ def prediction_panel(image: torch.Tensor, anomaly_map: torch.Tensor, score: floa
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--model", required=True, metavar="DIR", help="a model saved by `dsr-nb train`, or the name of a bundled one (synthetic-weave, elpv-mono, elpv-poly)")
+    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--out", default="predictions", metavar="DIR", help="folder for the panels and scores.csv (default: predictions)")
     p.add_argument("--threshold", type=float, metavar="T", help="image-score threshold of the verdict (default: the model's)")
     p.add_argument("--pixel-threshold", type=float, metavar="T", help="anomaly-map threshold of the outline (default: the model's)")
@@ -519,7 +521,7 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 def run_predict(args: argparse.Namespace) -> None:
     "`dsr-nb predict`: a panel PNG per input image and scores.csv."
     dev = resolve_device(args.device)
-    model = DSR.load(Path(args.model).expanduser(), device=dev)
+    model = DSR.load(args.model, device=dev)           # a folder, a bundled name or a Hub id (05a_registry)
     inputs = list_inputs(args.inputs, args.recursive)
     thr = args.threshold if args.threshold is not None else model.meta.get("image_threshold")
     pthr = args.pixel_threshold if args.pixel_threshold is not None else model.meta.get("pixel_threshold")
@@ -527,7 +529,7 @@ def run_predict(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir(): raise CLIError(f"--out {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     rows, bs = [], args.batch_size
-    fields = ["path", "score", "anomalous", "panel", "error"]
+    fields = ["path", "score", "anomalous", "unfamiliar", "panel", "error"]
     with open(out / "scores.csv", "w", newline="") as f:                            # written as it goes: a run that
         w = csv.DictWriter(f, fieldnames=fields); w.writeheader()                    # stops keeps what it did
         for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
@@ -539,7 +541,7 @@ def run_predict(args: argparse.Namespace) -> None:
                     images.append(img); good.append((k, path, name))
                 except DataError as e:
                     print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
-                    batch[k] = {"path": str(path), "score": "", "anomalous": "", "panel": "", "error": one_line(e)}
+                    batch[k] = {"path": str(path), "score": "", "anomalous": "", "unfamiliar": "", "panel": "", "error": one_line(e)}
             if images:
                 pred = model.predict(images, batch_size=bs, device=dev)
                 for i, ((k, path, name), img) in enumerate(zip(good, images)):
@@ -547,16 +549,23 @@ def run_predict(args: argparse.Namespace) -> None:
                     fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
                     fig.savefig(out / f"{name}.png", dpi=80)
                     verdict = "" if thr is None else ("yes" if score >= thr else "no")
-                    batch[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "panel": f"{name}.png",
-                                "error": ""}
+                    odd = "" if pred.unfamiliar is None else f"{float(pred.unfamiliar[i]):.4f}"   # unseen codes (10_dsr)
+                    batch[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "unfamiliar": odd,
+                                "panel": f"{name}.png", "error": ""}
             rows += [batch[k] for k in sorted(batch)]                                 # the order of the inputs
             w.writerows(batch[k] for k in sorted(batch)); f.flush()
     failed = [r for r in rows if r["error"]]
+    odd = [r for r in rows if r["unfamiliar"] and float(r["unfamiliar"]) > UNFAMILIAR]
     print(f"{'score':>8}  {'anomalous':9}  path")
     for r in rows:
         if not r["error"]: print(f"{float(r['score']):8.4f}  {r['anomalous'] or '?':9}  {r['path']}")
     print(f"{len(rows) - len(failed)} panels and scores.csv in {out}" + ("" if thr is not None else
           "; the model stores no threshold (train with evaluation, or give --threshold)"))
+    if odd:
+        cat = model.meta.get("category") or "the model's kind"
+        print(f"{len(odd)} of {len(rows)} images are unlike the model's training images (over {UNFAMILIAR:.0%} of their codes "
+              f"never occur in them, column 'unfamiliar'): not of {cat}, or mostly defective; their scores mean little",
+              file=sys.stderr)
     if failed:
         if len(failed) == len(rows): raise CLIError(f"none of the {len(rows)} inputs could be read as an image (first: {failed[0]['error']})")
         print(f"{len(failed)} of {len(rows)} inputs could not be read; scores.csv says why in its error column", file=sys.stderr)
@@ -565,7 +574,8 @@ def run_predict(args: argparse.Namespace) -> None:
 SUBCOMMANDS["predict"] = Subcommand(
     "predict", "score images and draw their anomaly maps",
     "Score image files, or the images in folders, with a trained model. Writes one PNG per image (the image, the\n"
-    "anomaly map, and an overlay with the outline of the predicted defect) and scores.csv (path, score, anomalous).",
+    "anomaly map, and an overlay with the outline of the predicted defect) and scores.csv (path, score, anomalous,\n"
+    "unfamiliar: the share of its codes that the training images never used; over 0.10 it is unlike them).",
     "  dsr-nb predict --model runs/weave photo.png\n"
     "  dsr-nb predict --model runs/weave ~/line_camera/today --out today_scores\n"
     "  dsr-nb predict --model runs/weave ~/mvtec_ad/carpet/test --recursive --threshold 0.6",
@@ -593,11 +603,11 @@ SUBCOMMANDS["demo"] = Subcommand(
     _demo_arguments, run_demo_command)
 
 # %% ../nbs/13_cli.ipynb #f11d1e63
-from .export import (OUTPUTS, TIE, require, resolve_model, onnx_out_path, export_onnx, read_metadata, check_onnx)
+from .export import (OUTPUTS, TIE, require, onnx_out_path, export_onnx, read_metadata, check_onnx)
+from .registry import resolve_model
 
 def _export_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model folder saved by `dsr-nb train`, or the name of a bundled model "
-                   "(synthetic-weave, elpv-mono, elpv-poly)")
+    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
     p.add_argument("--score-only", action="store_true", help="leave out the upsampling U-Net: outputs score and coarse_map "
                    "only (smaller and faster; the score is the same)")

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from einops import reduce
 from .config import DSRConfig
 from .subspace import DoubleConv, UpConv, check_features
-from .vqvae import count_params, map_keys, load_matching, read_state_dict, load_official
+from .vqvae import load_official
 from .efficiency import Pool2, exporting
 
 # %% auto #0

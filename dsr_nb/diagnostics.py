@@ -6,7 +6,6 @@
 from __future__ import annotations
 import csv, io, math
 from dataclasses import dataclass
-from pathlib import Path
 import torch
 import torch.nn.functional as F
 from .vqvae import Encoding
@@ -117,7 +116,6 @@ def _smooth(v: list[float], k: int = 25) -> list[float]:
 
 def plot_training(losses: list[dict], diagnostics: list[dict], path=None, title: str | None = None):
     "The training figure: loss terms, learning rate, SRM codes kept/restored, I_spc error, detector AP; saved to `path` if given."
-    import matplotlib
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 4, figsize=(15, 3.2))
     it = [r["iteration"] for r in losses]

@@ -15,7 +15,12 @@ __all__ = ['exporting', 'Pool2', 'keep_large_blocks']
 # %% ../nbs/17_efficiency.ipynb #5cf6d58b
 def exporting() -> bool:
     "True while `torch.export`, `torch.onnx.export` or `torch.jit.trace` records a graph ([16_export](16_export.ipynb))."
-    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or torch.compiler.is_exporting()
+    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or _is_exporting()
+
+
+# torch.compiler.is_exporting is newer than torch 2.6 (tools/torch_floor.sh). Before it, torch.export records through
+# dynamo, where is_compiling is true; so it is under torch.compile, which then takes the plain branch: the same numbers.
+_is_exporting = getattr(torch.compiler, "is_exporting", None) or torch.compiler.is_compiling
 
 # %% ../nbs/17_efficiency.ipynb #c1b1b902
 class Pool2(nn.Module):

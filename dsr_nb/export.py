@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_export.ipynb #c2b47261
 from __future__ import annotations
-import contextlib, importlib, io, json, logging, os, time, warnings
+import contextlib, importlib, io, logging, os, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -17,7 +17,7 @@ from .model import DSR
 
 # %% auto #0
 __all__ = ['OUTPUTS', 'EXPORT_EXTRA', 'ORT_LEVELS', 'TIE', 'ExportedDSR', 'require', 'onnx_metadata', 'onnx_out_path',
-           'export_onnx', 'read_metadata', 'onnx_session', 'run_onnx', 'OnnxCheck', 'check_onnx', 'resolve_model']
+           'export_onnx', 'read_metadata', 'onnx_session', 'run_onnx', 'OnnxCheck', 'check_onnx']
 
 # %% ../nbs/16_export.ipynb #6bd384bc
 OUTPUTS = {  # variant → names of the graph's outputs, in order
@@ -245,13 +245,3 @@ def check_onnx(path, model: DSR, x, level: str = "all") -> OnnxCheck:
     changed = sum(int((own != idx).sum()) for _, _, own, idx in again)
     gap = max((_relative_gap(*c) for c in again), default=0.0)
     return OnnxCheck(diff(ref), diff(ref2), sum(own.numel() for _, _, own, _ in calls), changed, gap)
-
-# %% ../nbs/16_export.ipynb #fec5af16
-def resolve_model(name_or_path) -> Path:
-    "The checkpoint folder of `name_or_path`: an existing folder, else the name of a bundled model (`dsr_nb/weights/models`)."
-    from dsr_nb.model import bundled_model_dir, bundled_model_names
-    p = Path(name_or_path).expanduser()
-    if p.exists(): return p
-    if (bundled := bundled_model_dir(str(name_or_path))) is not None: return bundled
-    raise FileNotFoundError(f"model not found: {name_or_path} is neither a checkpoint folder nor a bundled model "
-                            f"({', '.join(bundled_model_names()) or 'none are installed'})")

@@ -5,23 +5,25 @@
 # %% ../nbs/10_dsr.ipynb #dfac8d9d
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 from .config import DSRConfig
-from .vqvae import VQVAE, Encoding, load_matching, count_params
+from .vqvae import VQVAE
 from .subspace import SubspaceRestriction, ObjectDecoder, Restricted
 from .detection import AnomalyDetector, Upsampler, image_score
-from .checkpoint import save_checkpoint, load_checkpoint, load_module, CheckpointError
+from .checkpoint import save_checkpoint, load_module, CheckpointError
 from .data import to_tensor_image, resize, resize_mask, DataError
 from .efficiency import keep_large_blocks
+from .registry import resolve_model, push_folder
+from .registry import bundled_model_dir, bundled_model_names, bundled_models_root   # importable from here too, as before
 
 # %% auto #0
-__all__ = ['HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'Prediction', 'bundled_models_root', 'bundled_model_names',
-           'bundled_model_dir', 'show_prediction']
+__all__ = ['UNFAMILIAR', 'HALF_SAFE', 'OFFICIAL_FILES', 'DSROutput', 'DSR', 'seen_codes', 'seen_masks', 'unfamiliar_share',
+           'Prediction', 'model_card', 'show_prediction']
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass
@@ -32,6 +34,7 @@ class DSROutput:
     coarse: torch.Tensor          # M = softmax(ADM), B×2×S×S
     refined: torch.Tensor | None  # M_r = softmax(UPS), B×2×S×S (None with refine=False)
     score: torch.Tensor           # B, image anomaly scores
+    codes: tuple[torch.Tensor, torch.Tensor] | None = None   # (lo B×S/8×S/8, hi B×S/4×S/4) code indices of the input
 
 
 class DSR(nn.Module):
@@ -73,7 +76,43 @@ class DSR(nn.Module):
         i_gen = self.vq.decode(enc.q_lo, enc.q_hi)                        # B×3×S×S
         i_spc, _, _ = self.specific(enc.q_lo, enc.q_hi)
         m, m_r = self.detect(i_spc, i_gen, refine)
-        return DSROutput(i_gen, i_spc, m, m_r, image_score(m, self.cfg.score_kernel))
+        return DSROutput(i_gen, i_spc, m, m_r, image_score(m, self.cfg.score_kernel), (enc.idx_lo, enc.idx_hi))
+
+# %% ../nbs/10_dsr.ipynb #15437f65
+UNFAMILIAR = 0.10   # share of unseen codes above which an image is called unlike the model's training images
+
+
+@torch.inference_mode()
+def seen_codes(vq: VQVAE, images: torch.Tensor, batch_size: int = 64) -> dict[str, str]:
+    "The codes of each codebook that `images` (N×3×S×S RGB, uint8 or float in [0, 1]) use: {'lo', 'hi'} → a hex bit mask."
+    used = {lvl: torch.zeros(vq.cfg.num_codes, dtype=torch.bool) for lvl in ("lo", "hi")}
+    dev, was_training = next(vq.parameters()).device, vq.training
+    vq.eval()                                                                        # encoding must not move the codebooks
+    for s in range(0, len(images), batch_size):
+        x = images[s:s + batch_size].to(dev)
+        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()                  # b×3×S×S in [0, 1]
+        enc = vq.encode(vq.to_model_order(x))
+        used["lo"][enc.idx_lo.unique().cpu()] = True; used["hi"][enc.idx_hi.unique().cpu()] = True
+    vq.train(was_training)
+    return {lvl: np.packbits(u.numpy()).tobytes().hex() for lvl, u in used.items()}
+
+
+def seen_masks(meta: dict, num_codes: int) -> dict[str, torch.Tensor] | None:
+    "The bit masks of `meta['codes_seen']` as bool tensors of length K, None if absent; a malformed entry is a `CheckpointError`."
+    seen = meta.get("codes_seen")
+    if seen is None: return None
+    n_hex = 2 * math.ceil(num_codes / 8)
+    if not (isinstance(seen, dict) and all(isinstance(seen.get(l), str) and len(seen[l]) == n_hex for l in ("lo", "hi"))):
+        raise CheckpointError(f"meta.codes_seen must hold 'lo' and 'hi' bit masks of {num_codes} codes ({n_hex} hex digits each)")
+    try: bits = {l: np.unpackbits(np.frombuffer(bytes.fromhex(seen[l]), np.uint8))[:num_codes] for l in ("lo", "hi")}
+    except ValueError: raise CheckpointError("meta.codes_seen holds a bit mask that is not hexadecimal") from None
+    return {l: torch.from_numpy(b.astype(bool)) for l, b in bits.items()}
+
+
+def unfamiliar_share(seen: dict[str, torch.Tensor], idx_lo: torch.Tensor, idx_hi: torch.Tensor) -> torch.Tensor:
+    "Per image (B), the larger over both levels of the share of its codes (B×h×w indices) that `seen` does not hold."
+    share = lambda mask, idx: (~mask.to(idx.device)[idx]).float().mean((1, 2))   # B
+    return torch.maximum(share(seen["lo"], idx_lo), share(seen["hi"], idx_hi)).cpu()
 
 # %% ../nbs/10_dsr.ipynb #576754b1
 @dataclass
@@ -85,6 +124,7 @@ class Prediction:
     recon_general: torch.Tensor               # I_gen, B×3×S×S in [0, 1], RGB, model size
     recon_specific: torch.Tensor              # I_spc, B×3×S×S in [0, 1], RGB, model size
     threshold: float | None = None            # the model's stored image threshold (F1-optimal on its validation split)
+    unfamiliar: torch.Tensor | None = None    # B, share of an image's codes its training images never used (see below)
 
     def __len__(self) -> int: return len(self.score)
 
@@ -114,7 +154,8 @@ def _predict(self: DSR, images, batch_size: int = 8, device=None, refine: bool =
     if dev != next(self.parameters()).device: self.to(dev)
     if dev.type == "cpu": keep_large_blocks()                                     # big tensors reuse memory (17_efficiency)
     S = self.cfg.img_size
-    sizes, scores, maps, coarse, gens, spcs = [], [], [], [], [], []
+    seen = seen_masks(self.meta, self.cfg.num_codes)                             # None if the model keeps none
+    sizes, scores, maps, coarse, gens, spcs, odd = [], [], [], [], [], [], []
     for s in tqdm(range(0, len(items), batch_size), disable=not progress, desc="predict"):
         batch = [to_tensor_image(im) for im in items[s:s + batch_size]]           # each 3×H×W in [0, 1]
         sizes += [tuple(t.shape[-2:]) for t in batch]
@@ -125,13 +166,14 @@ def _predict(self: DSR, images, batch_size: int = 8, device=None, refine: bool =
         coarse.append(out.coarse[:, 1:].float().cpu())
         gens.append(self.vq.to_model_order(out.recon_general).clamp(0, 1).float().cpu())
         spcs.append(self.vq.to_model_order(out.recon_specific).clamp(0, 1).float().cpu())
+        if seen is not None: odd.append(unfamiliar_share(seen, *out.codes))
     maps, coarse = torch.cat(maps), torch.cat(coarse)                             # B×1×S×S
     def at_input_size(m):
         per = [F.interpolate(m[i:i + 1], size=hw, mode="bilinear", align_corners=False)[0, 0] if hw != (S, S) else m[i, 0]
                for i, hw in enumerate(sizes)]
         return torch.stack(per) if len(set(sizes)) == 1 else per
     return Prediction(torch.cat(scores), at_input_size(maps), at_input_size(coarse), torch.cat(gens), torch.cat(spcs),
-                      self.meta.get("image_threshold"))
+                      self.meta.get("image_threshold"), torch.cat(odd) if odd else None)
 
 DSR.predict = _predict
 
@@ -146,41 +188,49 @@ def _save(self: DSR, path, fp16: bool = False, train_state: dict | None = None, 
     return save_checkpoint(path, weights, self.cfg, {"kind": "dsr", **self.meta}, train_state, files=files)
 
 
-def bundled_models_root() -> Path:
-    "The folder of the models that ship with dsr_nb: `dsr_nb/weights/models`, one subfolder per model."
-    from importlib.resources import files
-    return Path(str(files("dsr_nb") / "weights" / "models"))
-
-
-def bundled_model_names() -> list[str]:
-    "The names of the models that ship with dsr_nb."
-    root = bundled_models_root()
-    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
-
-
-def bundled_model_dir(name: str) -> Path | None:
-    "The folder of the model called `name` that ships with dsr_nb (`dsr_nb/weights/models/<name>`), or None."
-    if not name or "/" in name or "\\" in name or name.startswith("."): return None
-    p = bundled_models_root() / name
-    return p if (p / "config.json").is_file() else None
-
-
-def _load(cls, path, device="cpu") -> DSR:
-    "Load a DSR saved by `DSR.save` (or by training), from its folder or by the name of a bundled model ('synthetic-weave')."
-    if not Path(path).expanduser().exists():
-        if (bundled := bundled_model_dir(str(path))) is not None: path = bundled
-        else: raise CheckpointError(f"model not found: {path} is neither a checkpoint folder nor a bundled model "
-                                    f"({', '.join(bundled_model_names()) or 'none are installed'})")
-    model, meta = load_module(Path(path).expanduser(), "dsr", cls, "a DSR model")
+def _load(cls, path, device="cpu", revision: str | None = None) -> DSR:
+    "Load a DSR from a checkpoint folder, by the name of a bundled model ('synthetic-weave') or from a Hub repo ('owner/name')."
+    path = resolve_model(path, revision=revision)                        # registry (05a): folder, bundled name or Hub id
+    model, meta = load_module(path, "dsr", cls, "a DSR model")
     for k in ("image_threshold", "pixel_threshold"):                     # a hand-edited config: one clear line
         v = meta.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-            raise CheckpointError(f"{Path(path) / 'config.json'}: meta.{k} must be a number or null, got {v!r}")
+            raise CheckpointError(f"{path / 'config.json'}: meta.{k} must be a number or null, got {v!r}")
     model.meta = meta
     return model.to(device).eval()
 
+
+def model_card(model: DSR, repo_id: str) -> str:
+    "A short Hub model card for `model`: YAML front matter (library, tags, licence if known) and how to load it."
+    m, cfg = model.meta, model.cfg
+    tags = ["anomaly-detection", "dsr", "vq-vae", "pytorch"]
+    head = ["---", "library_name: dsr_nb", "tags:", *[f"- {t}" for t in tags]]
+    if m.get("license"): head.append(f"license: {m['license']}")
+    lines = [*head, "---", "", f"# {repo_id}", "",
+             f"A DSR anomaly detection model (Zavrtanik et al., ECCV 2022, arXiv 2208.01408), preset `{cfg.name}`, "
+             f"{cfg.img_size}×{cfg.img_size} input, trained with dsr_nb"
+             + (f" on {m.get('data')} / {m.get('category')}" if m.get("category") else "") + ".", "",
+             "```python", "from dsr_nb import DSR", f'model = DSR.from_pretrained("{repo_id}")',
+             'print(model.predict("image.png").score)', "```"]
+    metrics = {k: v for k, v in (m.get("metrics") or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if metrics:
+        lines += ["", "| metric (its test split) | value |", "|---|---|", *[f"| {k} | {v:.4f} |" for k, v in metrics.items()]]
+    return "\n".join(lines) + "\n"
+
+
+def _push_to_hub(self: DSR, repo_id: str, private: bool | None = None, token: str | None = None, fp16: bool = False,
+                 card: str | None = None, commit_message: str = "Upload DSR model (dsr_nb)"):
+    "Upload this model to the Hugging Face Hub repo `repo_id` (created if needed) with a model card; → the commit's info."
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        folder = self.save(Path(d) / "model", fp16=fp16)
+        (folder / "README.md").write_text(card if card is not None else model_card(self, repo_id))
+        return push_folder(folder, repo_id, private=private, token=token, commit_message=commit_message)
+
 DSR.save = _save
 DSR.load = classmethod(_load)
+DSR.from_pretrained = classmethod(_load)       # the Hugging Face name for the same thing
+DSR.push_to_hub = _push_to_hub
 
 # %% ../nbs/10_dsr.ipynb #601ec2a9
 def show_prediction(model: DSR, images, masks=None, titles: list[str] | None = None, refine: bool = True):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pretrain.ipynb #4808cb88
 from __future__ import annotations
-import math, os, signal, time
+import math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_quantize.ipynb #9badfbf2
 from __future__ import annotations
-import contextlib, math
+import contextlib
 from dataclasses import dataclass
 import torch
 import torch.nn as nn

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .config import DSRConfig
 from .quantize import VectorQuantizer
 from .efficiency import Pool2
-from .vqvae import ResidualStack, count_params, map_keys, load_matching, read_state_dict, load_official
+from .vqvae import ResidualStack, load_official
 
 # %% auto #0
 __all__ = ['OFFICIAL_SRM_KEYS', 'OFFICIAL_OSD_KEYS', 'OFFICIAL_OSD_STALE', 'conv_norm_relu', 'DoubleConv', 'UpConv',

@@ -4,24 +4,23 @@
 
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
-import json, math, os, time
+import math, os, time
 from contextlib import contextmanager
 from dataclasses import dataclass, asdict, field, replace
-from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.distributed as dist
 import torch.nn.functional as F
-from einops import rearrange, repeat
+from einops import rearrange
 from tqdm import tqdm
 from .config import DSRConfig
-from .vqvae import VQVAE, Encoding, load_matching
-from .model import DSR
+from .vqvae import VQVAE, load_matching
+from .model import DSR, seen_codes
 from .efficiency import keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
-from .streams import Streams, sample_seed
-from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, select_images
+from .streams import Streams
+from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import resolve_device, bundled_vqvae, random_crops, general_corpus
 from .diagnostics import make_probe, diagnose, plot_training, _csv
@@ -336,6 +335,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     images = train_data if isinstance(train_data, torch.Tensor) else load_train_images(train_data, progress)
     if images.shape[-1] != cfg.img_size or images.shape[-2] != cfg.img_size:
         raise ValueError(f"training images are {tuple(images.shape[-2:])}, the model needs {cfg.img_size}×{cfg.img_size}")
+    codes_seen = seen_codes(model.vq, images) if main else None     # the frozen VQ's codes of normal images (10_dsr)
     n_probe = min(tcfg.probe_size, images.shape[0] // 10) if tcfg.diag_every else 0
     probe = None
     if n_probe:                                                     # held out: never trained on (chapter 11a)
@@ -359,7 +359,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         st = ck.train_state
         opt2.load_state_dict(st["opt2"]); sched2.load_state_dict(st["sched2"]); opt3.load_state_dict(st["opt3"])
         log = TrainLog(**st["log"]); start = st["iteration"]
-    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe, **(meta or {})}
+    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
+                "codes_seen": codes_seen, **(meta or {})}
     if world > 1: run_meta["processes"] = world
     net2, ups = Stage2Net(model), model.ups
     if world > 1:                                                   # after resume: DDP starts from process 0's weights

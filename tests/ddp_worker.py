@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 torch.set_num_threads(1)
-import dsr_nb.data as D
+import dsr_nb.synthetic as D
 import dsr_nb.model as M
 
 RANK = int(os.environ.get("RANK", "0"))

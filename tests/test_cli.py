@@ -97,6 +97,38 @@ def test_predict_matches_the_library(trained, work, env):
     assert len(r.stdout.splitlines()) == len(files) + 2                        # header, one line each, summary
 
 
+def hub_cache(cache: Path, repo_id: str, folder: Path, commit: str = "c" * 40) -> Path:
+    "`folder`'s files laid out as the Hugging Face cache holds a downloaded snapshot of `repo_id` (refs/main → commit)."
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in ("config.json", "model.safetensors"): (snap / f).write_bytes((folder / f).read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return snap
+
+
+def test_models_by_bundled_name_and_hub_id(trained, work, env):
+    "predict, eval and export take a Hub id (read offline from the Hugging Face cache) and a bundled name."
+    cache = work / "hf"
+    hub_cache(cache, "acme/weave-toy", trained)
+    henv = {**env, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    good = work / "cache" / "synthetic" / "128px" / "weave" / "test" / "good" / "000.png"
+    ok(dsr_nb(henv, work, "predict", "--model", "acme/weave-toy", good, "--out", "hub-pred", "--device", "cpu", "-q"))
+    ok(dsr_nb(henv, work, "predict", "--model", trained, good, "--out", "dir-pred", "--device", "cpu", "-q"))
+    score = lambda d: [row["score"] for row in csv.DictReader(open(work / d / "scores.csv"))]
+    assert score("hub-pred") == score("dir-pred")
+    r = ok(dsr_nb(henv, work, "eval", "--model", "acme/weave-toy", "--out", "hub-eval", "--device", "cpu", "-q"))
+    assert json.loads((work / "hub-eval" / "metrics.json").read_text())["image_auroc"] == \
+        json.loads((trained / "eval" / "metrics.json").read_text())["image_auroc"], r.stdout
+    ok(dsr_nb(henv, work, "predict", "--model", "synthetic-weave", good, "--out", "bundled-pred", "--device", "cpu", "-q"))
+    r = dsr_nb(henv, work, "predict", "--model", "acme/missing", good, "--out", "x", "--device", "cpu", "-q")
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "dsr-nb: error: model not found: acme/missing is not a folder here, nor a bundled model (elpv-mono, elpv-poly, "
+        "synthetic-weave); as a Hub repository: not in the Hugging Face cache, and the Hub cannot be reached "
+        "(offline, or HF_HUB_OFFLINE=1)"], r.stderr
+
+
 def test_predict_skips_what_it_cannot_read_and_keeps_the_input_order(trained, work, env):
     "A non-image and an image below 16×16 get a row with the reason (exit 1); the others are scored; rows follow the inputs."
     from PIL import Image

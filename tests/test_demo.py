@@ -1,4 +1,4 @@
-"""The Gradio demo (dsr_nb/demo.py from nbs/15_demo.ipynb, and demo/): the callbacks as functions, the launched
+"""The Gradio demo (dsr_nb/serving.py and dsr_nb/demo.py from nbs/15_serving.ipynb and nbs/15a_demo.ipynb, and demo/): the callbacks as functions, the launched
 app through gradio_client, the self-contained Space folder, and the page in a real headless browser.
 
 The browser test needs Debian's Chromium and the playwright package; it fails (does not skip) without them:
@@ -22,8 +22,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from dsr_nb import DSR, DSRConfig
-from dsr_nb.demo import (DemoApp, ModelStore, OFFICIAL_VQ, FALLBACK_PIXEL_THRESHOLD, add_demo_subcommand, build_demo,
-                         checkpoint_folders, launch_demo, run_demo, verdict)
+from dsr_nb.demo import add_demo_subcommand, build_demo, launch_demo, run_demo
+from dsr_nb.serving import DemoApp, ModelStore, FALLBACK_PIXEL_THRESHOLD, verdict
+from dsr_nb.registry import OFFICIAL_VQ, checkpoint_folders
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -345,7 +346,7 @@ def test_bad_uploads_in_a_real_browser(server, images):
 def test_store_never_follows_a_linked_card_nor_shows_server_paths(models_dir, tmp_path):
     "A README.md that links out of its model folder is not served; a damaged model is one line without a path."
     import shutil
-    from dsr_nb.demo import ModelStore
+    from dsr_nb.serving import ModelStore
     from dsr_nb.data import DataError
     secret = tmp_path / "secret.txt"; secret.write_text("server secret")
     linked = tmp_path / "linked"; shutil.copytree(models_dir / "weave", linked)
@@ -361,7 +362,7 @@ def test_store_never_follows_a_linked_card_nor_shows_server_paths(models_dir, tm
 
 def test_detect_refuses_a_threshold_outside_0_1(models_dir, images):
     import gradio as gr
-    from dsr_nb.demo import ModelStore, DemoApp
+    from dsr_nb.serving import ModelStore, DemoApp
     app = DemoApp(ModelStore({"weave": models_dir / "weave"}, device="cpu"))
     for bad in (7, -1, "x"):
         with pytest.raises(gr.Error): app.detect(str(images["ok"]), "weave", bad)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dsr_nb.data import load_image, resize
-from dsr_nb.demo import weights_root
+from dsr_nb.registry import weights_root
 from dsr_nb.export import OUTPUTS, check_onnx, read_metadata, run_onnx
 from dsr_nb.model import DSR
 
@@ -102,7 +102,7 @@ def test_dynamic_batch_and_scores(exported, model, real):
 
 def test_mistakes_are_one_line(exported, env, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    user_error(dsr_nb(env, tmp_path, "export", "no-such-model", "a.onnx"), "neither a checkpoint folder nor a bundled model")
+    user_error(dsr_nb(env, tmp_path, "export", "no-such-model", "a.onnx"), "neither a checkpoint folder, a bundled model")
     user_error(dsr_nb(env, tmp_path, "export", "synthetic-weave", tmp_path / "notes.txt" / "a.onnx"), "is a file, not a folder")
     user_error(dsr_nb(env, tmp_path, "export", "synthetic-weave", exported["full"]), "already exists; add --overwrite")
     shim = tmp_path / "shim" / "onnxruntime"                            # an onnxruntime that cannot be imported

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Does dsr_nb work with an older torch? Installs it in a side environment with the project's other dependencies
+# and runs the CLI's end-to-end tests (train, resume, predict, eval, the models by name and Hub id) there.
+#
+#     bash tools/torch_floor.sh 2.6.0          # a new venv in /tmp/torch-2.6.0 (about 5 GB: PyPI's CUDA build)
+#
+# The lowest version that passes is the floor in pyproject.toml; the README says which were tried.
+set -euo pipefail
+v=${1:?usage: tools/torch_floor.sh TORCH_VERSION [VENV]}
+venv=${2:-/tmp/torch-$v}
+cd "$(dirname "$0")/.."
+deps=$(python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(' '.join(repr(x) for x in d if not x.startswith('torch')))")
+[ -x "$venv/bin/python" ] || python -m venv "$venv"
+eval "\"$venv/bin/pip\" install -q \"torch==$v\" pytest $deps"
+"$venv/bin/pip" install -q --no-deps -e .          # the project itself, whatever its floor says
+"$venv/bin/python" -c "import torch; print('torch', torch.__version__)"
+"$venv/bin/python" -m pytest -q -x tests/test_cli.py
