@@ -64,7 +64,7 @@ def folder_mb(folder: Path) -> tuple[float, int]:
 
 def start_server(port: int, temp: Path, args) -> subprocess.Popen:
     env = dict(os.environ, GRADIO_TEMP_DIR=str(temp), GRADIO_ANALYTICS_ENABLED="False",
-               OMP_NUM_THREADS=str(args.threads))
+               OMP_NUM_THREADS=str(args.threads), **dict(kv.split("=", 1) for kv in args.server_env))
     cmd = [sys.executable, "-m", "dsr_nb.cli", "demo", "--device", "cpu", "--host", "127.0.0.1", "--port", str(port)]
     if args.concurrency is not None: cmd += ["--concurrency", str(args.concurrency)]
     if args.queue_size is not None: cmd += ["--queue-size", str(args.queue_size)]
@@ -79,12 +79,19 @@ def start_server(port: int, temp: Path, args) -> subprocess.Popen:
     proc.kill(); raise SystemExit("the demo did not answer within 180 s")
 
 
+def _picture_ok(p) -> bool:
+    "A picture in a /detect result: a downloaded file, or (download_files=False) a reference with a URL."
+    if isinstance(p, dict): return bool(p.get("url") or p.get("path"))
+    return Path(p).is_file()
+
+
 def one_call(client, image: Path, model: str) -> dict:
     from gradio_client import handle_file
     t0 = time.perf_counter()
     try:
         res = client.predict(handle_file(str(image)), model, 0.5, api_name="/detect")
-        ok = isinstance(res, (list, tuple)) and len(res) >= 8 and all(Path(p).is_file() for p in res[:5])
+        ok = (isinstance(res, (list, tuple)) and len(res) >= 9 and all(_picture_ok(p) for p in res[:5])
+              and isinstance(res[8], dict) and isinstance(res[8].get("score"), float))
         return dict(kind="answered" if ok else "wrong", secs=time.perf_counter() - t0, msg="")
     except Exception as e:                                   # gradio_client raises AppError / ValueError on refusals
         msg = " ".join(str(e).split())[:200]
@@ -92,10 +99,10 @@ def one_call(client, image: Path, model: str) -> dict:
         return dict(kind=kind, secs=time.perf_counter() - t0, msg=msg)
 
 
-def _crowd_part(url: str, images: list[Path], model: str, barrier, out) -> None:
+def _crowd_part(url: str, images: list[Path], model: str, barrier, out, download: bool = True) -> None:
     "One process's share of the crowd: its clients (sessions made before the clock starts), then all at once."
     from gradio_client import Client
-    clients = [Client(url, verbose=False) for _ in images]
+    clients = [Client(url, verbose=False, download_files=download) for _ in images]
     results = [None] * len(images)
     def run(i):
         barrier.wait()
@@ -106,26 +113,26 @@ def _crowd_part(url: str, images: list[Path], model: str, barrier, out) -> None:
     out.put(results)
 
 
-def crowd(url: str, images: list[Path], model: str, procs: int = 1) -> list[dict]:
+def crowd(url: str, images: list[Path], model: str, procs: int = 1, download: bool = True) -> list[dict]:
     "len(images) clients, each its own session, in `procs` processes (each its own interpreter lock), all calling "
     "/detect at the same moment."
     import multiprocessing as mp
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(len(images)), ctx.Queue()
     parts = [images[k::procs] for k in range(procs)]
-    ps = [ctx.Process(target=_crowd_part, args=(url, part, model, barrier, out)) for part in parts if part]
+    ps = [ctx.Process(target=_crowd_part, args=(url, part, model, barrier, out, download)) for part in parts if part]
     for p in ps: p.start()
     results = [r for _ in ps for r in out.get()]
     for p in ps: p.join()
     return results
 
 
-def sessions(url: str, images: list[Path], model: str, workers: int, watch) -> list[dict]:
+def sessions(url: str, images: list[Path], model: str, workers: int, watch, download: bool = True) -> list[dict]:
     "One call per image, each from a new session, `workers` at a time; `watch()` is called every ~2 s."
     from gradio_client import Client
     results, lock, it = [], threading.Lock(), iter(images)
     def run():
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=download)
         while True:
             with lock:
                 img = next(it, None)
@@ -158,6 +165,11 @@ def main(argv=None):
     ap.add_argument("--queue-size", type=int, help="the demo's --queue-size (default: the demo's own)")
     ap.add_argument("--client-nice", type=int, default=0,
                     help="CPU niceness of the client threads, which share the server's cores here (default 0)")
+    ap.add_argument("--no-download", action="store_true",
+                    help="clients take the pictures as URLs (gradio_client's download_files=False) instead of fetching "
+                    "all five: a program that wants the score and verdict (the JSON) does this")
+    ap.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="an environment variable for the server (e.g. MALLOC_ARENA_MAX=2); repeatable")
     ap.add_argument("--json", help="also write the numbers to this file")
     a = ap.parse_args(argv)
     from dsr_nb.registry import bundled_examples
@@ -173,12 +185,12 @@ def main(argv=None):
     url = f"http://127.0.0.1:{port}/"
     if a.client_nice: os.nice(a.client_nice)     # the visitors' own work yields to the server's, as on their machines
     out: dict = dict(model=a.model, crowd=a.crowd, more=a.more, concurrency=a.concurrency, queue_size=a.queue_size,
-                     procs=a.procs, client_nice=a.client_nice)
+                     procs=a.procs, client_nice=a.client_nice, download=not a.no_download, server_env=a.server_env)
     try:
         from gradio_client import Client
         one_call(Client(url, verbose=False), images[0], a.model)          # warm-up: the model is preloaded already
         t0 = time.perf_counter()
-        res = crowd(url, images[:a.crowd], a.model, a.procs)
+        res = crowd(url, images[:a.crowd], a.model, a.procs, not a.no_download)
         wall = time.perf_counter() - t0
         ok = [r["secs"] for r in res if r["kind"] == "answered"]
         ref = [r["secs"] for r in res if r["kind"] == "refused"]
@@ -207,7 +219,7 @@ def main(argv=None):
             now = (rss_mb(proc.pid), *folder_mb(temp))
             peak[:] = [max(x, y) for x, y in zip(peak, now)]
         t0 = time.perf_counter()
-        res2 = sessions(url, images[a.crowd:], a.model, a.workers, watch)
+        res2 = sessions(url, images[a.crowd:], a.model, a.workers, watch, not a.no_download)
         wall2 = time.perf_counter() - t0
         time.sleep(2)
         after = (rss_mb(proc.pid), *folder_mb(temp))

@@ -151,6 +151,16 @@ LAYOUT_JS = """() => {
     if (cut && el.scrollWidth > el.clientWidth + 1)
       out.push(`cut off (${el.clientWidth} of ${el.scrollWidth} px): ${text.slice(0, 60)}`);
   }
+  for (const lab of document.querySelectorAll('[data-testid="block-label"]')) {   // a panel title under its buttons
+    const block = lab.closest('.block'), r = lab.getBoundingClientRect();
+    if (!block || !lab.offsetParent) continue;
+    for (const b of block.querySelectorAll('button.icon-button')) {            // fullscreen, download, clear
+      const q = b.getBoundingClientRect();
+      if (b.offsetParent && q.width > 0 && q.left < r.right - 1 && q.right > r.left + 1 &&
+          q.top < r.bottom - 1 && q.bottom > r.top + 1)
+        out.push(`covered by the ${b.getAttribute('aria-label') || 'icon'} button: ${lab.textContent.trim().slice(0, 60)}`);
+    }
+  }
   return [...new Set(out)];
 }"""
 
@@ -158,7 +168,8 @@ LAYOUT_JS = """() => {
 def layout_problems(url: str, image: str | Path, width: int = 390, height: int = 844, out: str | Path | None = None,
                     timeout_s: float = 120) -> list[str]:
     """Open the demo on a screen `width` px wide (390: a phone), upload `image` and wait for the verdict; the texts
-    that are cut off or stick out past the right edge, and whether the page scrolls sideways ([] if none)."""
+    that are cut off, stick out past the right edge or lie under a panel's buttons, and whether the page scrolls
+    sideways, on both tabs ([] if none)."""
     from playwright.sync_api import sync_playwright
     ms = timeout_s * 1000
     with sync_playwright() as p:
@@ -174,6 +185,9 @@ def layout_problems(url: str, image: str | Path, width: int = 390, height: int =
             time.sleep(0.5)
             problems = page.evaluate(LAYOUT_JS)
             if out: page.screenshot(path=str(out), full_page=True)
+            page.get_by_role("tab", name="Latent anomaly playground").click(timeout=ms)    # the other tab's titles
+            page.locator("#dsr-inject").wait_for(state="visible", timeout=ms)
+            problems += [f"playground: {p}" for p in page.evaluate(LAYOUT_JS)]
         finally:
             browser.close()
     return problems

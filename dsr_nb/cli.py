@@ -4,30 +4,24 @@
 
 # %% ../nbs/13_cli.ipynb #c1bc7ab5
 from __future__ import annotations
-import argparse, csv, json, os, shlex, shutil, sys, time
+import argparse, json, os, shlex, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-import numpy as np
 import torch
-from matplotlib.figure import Figure
-from tqdm import tqdm
 import dsr_nb
 from .config import DSRConfig
-from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images, check_image_size
+from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
 from .checkpoint import CheckpointError, out_lock
 from .vqvae import WeightsMismatch
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
-from .model import DSR, UNFAMILIAR
-from .evaluate import evaluate_model, compare_with_baselines, comparison_table
+from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
 from .metrics import metrics_table
 
 # %% auto #0
 __all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
-           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'labelled_test_split', 'validation_metrics',
-           'evaluate_and_store', 'run_train', 'run_eval', 'list_inputs', 'prediction_panel', 'run_predict',
-           'run_demo_command', 'run_export']
+           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -311,50 +305,6 @@ def _train_config(args: argparse.Namespace, stored: dict | None = None) -> Train
              "anomalies": args.anomalies, "save_every": args.save_every}
     return base.replace(**{k: v for k, v in given.items() if v is not None})
 
-def labelled_test_split(data: str, category: str | None, img_size: int):
-    "The test split of `data` if it has normal and anomalous images, else None; and why not."
-    try: ds = open_dataset(data, category, "test", img_size)
-    except DataError as e: return None, str(e)
-    if len(set(ds.labels)) < 2:
-        return None, f"its test split has only {'anomalous' if ds.labels[0] else 'normal'} images"
-    return ds, ""
-
-def _plain(metrics: dict) -> dict:
-    "Metrics as JSON-friendly Python floats (None for missing or NaN)."
-    return {k: None if v is None or v != v else float(v) for k, v in metrics.items()}
-
-def _baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) -> dict | None:
-    "compare_with_baselines, or None (with a line saying why) if the baselines cannot run on this data."
-    try: return compare_with_baselines(metrics, train_ds, test_ds, out, name or "DSR")
-    except (DataError, ValueError) as e:
-        print(f"no baselines: {one_line(e)}")
-        return None
-
-def validation_metrics(model: DSR, data: str, category: str | None, batch_size: int = 8, progress: bool = True) -> tuple[dict | None, str]:
-    "The metrics of `model` on the validation split of `data` (where thresholds come from), or (None, why not)."
-    try: val = open_dataset(data, category, "val", model.cfg.img_size)
-    except DataError as e: return None, one_line(e)
-    if len(set(val.labels)) < 2: return None, "its validation split does not hold both normal and anomalous images"
-    return _plain(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
-
-def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
-                       train_ds=None, files: dict | None = None, val_metrics: dict | None = None) -> tuple[dict, dict | None]:
-    "Evaluate `model` on `test_ds` once (and the baselines, fitted on `train_ds`), store thresholds (from `val_metrics` if given, else the test split's) and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
-    tmp = out.with_name(out.name + ".eval-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    thr = (val_metrics["image_threshold"], val_metrics["pixel_threshold"]) if val_metrics else None
-    metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
-    table = _baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
-    img_thr, px_thr = thr if thr else (metrics["image_threshold"], metrics["pixel_threshold"])
-    model.meta.update(image_threshold=img_thr, threshold_split="val" if thr else "test", metrics=metrics, test_images=len(test_ds))
-    if val_metrics: model.meta["val_metrics"] = val_metrics
-    if table: model.meta["baselines"] = {k.removeprefix("baseline: "): _plain(v) for k, v in list(table.items())[1:]}
-    if px_thr is not None: model.meta["pixel_threshold"] = px_thr
-    model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
-    shutil.rmtree(out / "eval", ignore_errors=True)
-    tmp.rename(out / "eval")
-    return metrics, table
-
 def _data_ref(data: str) -> str:
     "How the meta records --data: the names as they are, folders as absolute paths."
     return data if data in ("synthetic", "elpv") else str(Path(data).expanduser().resolve())
@@ -422,261 +372,10 @@ SUBCOMMANDS["train"] = Subcommand(
     "  dsr-nb train --data synthetic --category weave --out runs/weave --resume   # after Ctrl-C",
     _train_arguments, run_train)
 
-# %% ../nbs/13_cli.ipynb #11613949
-def _eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
-    p.add_argument("--data", help="synthetic, elpv, an MVTec-layout root or category folder (default: the data the model was trained on)")
-    p.add_argument("--category", help="the category of --data (default: the model's, when --data is not given)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, metrics.md, roc.png and cases.png")
-    p.add_argument("--batch-size", type=count(1), default=8, metavar="B", help="images per forward pass (default: 8)")
-    p.add_argument("--no-baselines", dest="baselines", action="store_false",
-                   help="skip the trivial baselines (nearest neighbour, pixel z-score) on the same split")
-
-def run_eval(args: argparse.Namespace) -> None:
-    "`dsr-nb eval`: the metrics and plots of a trained model on a labelled test split."
-    t0 = time.time()
-    dev = resolve_device(args.device)
-    model = DSR.load(args.model, device=dev)           # a folder, a bundled name or a Hub id (05a_registry)
-    data, category = args.data, args.category
-    if data is None:
-        data = model.meta.get("data")
-        if data is None: raise CLIError(f"{args.model} does not record its data; give --data")
-        category = category or model.meta.get("data_category")
-    test_ds = open_dataset(data, category, "test", model.cfg.img_size)
-    name = category or getattr(test_ds, "category", None) or str(data)
-    out = Path(args.out).expanduser()
-    thr = (model.meta.get("image_threshold"), model.meta.get("pixel_threshold"))
-    m = evaluate_model(model, test_ds, out=out, batch_size=args.batch_size, progress=not args.quiet, device=dev, name=name,
-                       thresholds=thr if thr[0] is not None else None)
-    table = None
-    if args.baselines:
-        try: train_ds = open_dataset(data, category, "train", model.cfg.img_size)
-        except DataError as e: print(f"no baselines: {one_line(e)}"); train_ds = None
-        if train_ds is not None: table = _baselines(_plain(m), train_ds, test_ds, out, name)
-    print(f"{args.model} on {len(test_ds)} test images of {data}" + (f"/{category}" if category else "")
-          + f" ({sum(test_ds.labels)} anomalous); report in {out}\n")
-    print(metrics_table(_plain(m), name))
-    if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
-    print(f"wall time {time.time() - t0:.1f} s")
-
-SUBCOMMANDS["eval"] = Subcommand(
-    "eval", "metrics and plots of a trained model on a test split",
-    "Evaluate a trained model on the test split of a data set: image AUROC, AP and F1, pixel AUROC, AP and F1,\n"
-    "AUPRO, thresholds (metrics.json, metrics.md) and ROC/PRO and case plots (roc.png, cases.png).",
-    "  dsr-nb eval --model runs/weave --data synthetic --category weave --out runs/weave-eval\n"
-    "  dsr-nb eval --model runs/carpet --data ~/mvtec_ad --category carpet --out runs/carpet-eval --device cuda\n"
-    "  dsr-nb eval --model runs/weave --out runs/weave-eval           # on the data it was trained on",
-    _eval_arguments, run_eval)
-
-# %% ../nbs/13_cli.ipynb #8d7cfc64
-def list_inputs(inputs: list[str | Path], recursive: bool = False) -> list[tuple[Path, str]]:
-    "Image files named by `inputs` (files, or folders of images), each with a unique output name."
-    found = []
-    for arg in inputs:
-        p = Path(arg).expanduser()
-        if p.is_dir():
-            files = _list_images(p, recursive)
-            if not files:
-                sub = not recursive and any(q.is_dir() for q in p.iterdir())
-                raise DataError(f"no images ({', '.join(IMAGE_EXTS)}) in {p}" + ("; add --recursive to look in its subfolders" if sub else ""))
-            found += [(f, f.relative_to(p).with_suffix("").as_posix().replace("/", "_")) for f in files]
-        elif p.is_file(): found.append((p, p.stem))
-        else: raise DataError(f"input not found: {p}")
-    names, out = set(), []
-    for path, name in found:
-        unique, k = name, 1
-        while unique in names: unique, k = f"{name}-{k}", k + 1
-        names.add(unique); out.append((path, unique))
-    return out
-
-def prediction_panel(image: torch.Tensor, anomaly_map: torch.Tensor, score: float, threshold: float | None = None,
-                     pixel_threshold: float | None = None, title: str = "") -> Figure:
-    "Image (3×H×W), anomaly map (H×W), both overlaid with the map's outline at `pixel_threshold`; the score and verdict on top."
-    img, m = image.permute(1, 2, 0).numpy(), anomaly_map.float().numpy()
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axs = fig.subplots(1, 3)
-    axs[0].imshow(img); axs[0].set_title("input")
-    hm = axs[1].imshow(m, cmap="jet", vmin=0, vmax=1); axs[1].set_title("anomaly map $M_r$")
-    fig.colorbar(hm, ax=axs[1], fraction=0.046, pad=0.02)
-    axs[2].imshow(img); axs[2].imshow(m, cmap="jet", vmin=0, vmax=1, alpha=0.4); axs[2].set_title("overlay")
-    if pixel_threshold is not None:
-        mask = m >= pixel_threshold
-        if mask.any() and not mask.all():
-            axs[2].contour(mask.astype(np.float32), levels=[0.5], colors="white", linewidths=1.5)
-        axs[2].set_title(f"overlay, outline at {pixel_threshold:.3g}")
-    for ax in axs: ax.set_xticks([]); ax.set_yticks([])
-    verdict = "" if threshold is None else f"  →  {'ANOMALOUS' if score >= threshold else 'normal'} (threshold {threshold:.4g})"
-    fig.suptitle(f"{title}   score {score:.4f}{verdict}")
-    return fig
-
-def _predict_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--model", required=True, metavar="MODEL", help=MODEL_HELP)
-    p.add_argument("--out", default="predictions", metavar="DIR", help="folder for the panels and scores.csv (default: predictions)")
-    p.add_argument("--threshold", type=float, metavar="T", help="image-score threshold of the verdict (default: the model's)")
-    p.add_argument("--pixel-threshold", type=float, metavar="T", help="anomaly-map threshold of the outline (default: the model's)")
-    p.add_argument("-r", "--recursive", action="store_true", help="also take the images in subfolders of folder inputs")
-    p.add_argument("--batch-size", type=count(1), default=8, metavar="B", help="images per forward pass (default: 8)")
-
-def run_predict(args: argparse.Namespace) -> None:
-    "`dsr-nb predict`: a panel PNG per input image and scores.csv."
-    dev = resolve_device(args.device)
-    model = DSR.load(args.model, device=dev)           # a folder, a bundled name or a Hub id (05a_registry)
-    inputs = list_inputs(args.inputs, args.recursive)
-    thr = args.threshold if args.threshold is not None else model.meta.get("image_threshold")
-    pthr = args.pixel_threshold if args.pixel_threshold is not None else model.meta.get("pixel_threshold")
-    out = Path(args.out).expanduser()
-    if out.exists() and not out.is_dir(): raise CLIError(f"--out {out} is a file, not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    rows, bs = [], args.batch_size
-    fields = ["path", "score", "anomalous", "unfamiliar", "panel", "error"]
-    with open(out / "scores.csv", "w", newline="") as f:                            # written as it goes: a run that
-        w = csv.DictWriter(f, fieldnames=fields); w.writeheader()                    # stops keeps what it did
-        for s in tqdm(range(0, len(inputs), bs), disable=args.quiet, desc="predict"):
-            batch, good, images = {}, [], []                                         # input position → its row
-            for k, (path, name) in enumerate(inputs[s:s + bs], s):                  # an unreadable file is skipped
-                try:
-                    img = load_image(path)                                             # 3×H×W, at most MAX_PIXELS
-                    check_image_size(img.shape[-1], img.shape[-2], str(path))          # the demo's limits too
-                    images.append(img); good.append((k, path, name))
-                except DataError as e:
-                    print(f"skipped {path}: {one_line(e)}", file=sys.stderr)
-                    batch[k] = {"path": str(path), "score": "", "anomalous": "", "unfamiliar": "", "panel": "", "error": one_line(e)}
-            if images:
-                pred = model.predict(images, batch_size=bs, device=dev)
-                for i, ((k, path, name), img) in enumerate(zip(good, images)):
-                    score = float(pred.score[i])
-                    fig = prediction_panel(img, pred.anomaly_map[i], score, thr, pthr, title=f"{path.parent.name}/{path.name}")
-                    fig.savefig(out / f"{name}.png", dpi=80)
-                    verdict = "" if thr is None else ("yes" if score >= thr else "no")
-                    odd = "" if pred.unfamiliar is None else f"{float(pred.unfamiliar[i]):.4f}"   # unseen codes (10_dsr)
-                    batch[k] = {"path": str(path), "score": f"{score:.8g}", "anomalous": verdict, "unfamiliar": odd,
-                                "panel": f"{name}.png", "error": ""}
-            rows += [batch[k] for k in sorted(batch)]                                 # the order of the inputs
-            w.writerows(batch[k] for k in sorted(batch)); f.flush()
-    failed = [r for r in rows if r["error"]]
-    odd = [r for r in rows if r["unfamiliar"] and float(r["unfamiliar"]) > UNFAMILIAR]
-    print(f"{'score':>8}  {'anomalous':9}  path")
-    for r in rows:
-        if not r["error"]: print(f"{float(r['score']):8.4f}  {r['anomalous'] or '?':9}  {r['path']}")
-    print(f"{len(rows) - len(failed)} panels and scores.csv in {out}" + ("" if thr is not None else
-          "; the model stores no threshold (train with evaluation, or give --threshold)"))
-    if odd:
-        cat = model.meta.get("category") or "the model's kind"
-        print(f"{len(odd)} of {len(rows)} images are unlike the model's training images (over {UNFAMILIAR:.0%} of their codes "
-              f"never occur in them, column 'unfamiliar'): not of {cat}, or mostly defective; their scores mean little",
-              file=sys.stderr)
-    if failed:
-        if len(failed) == len(rows): raise CLIError(f"none of the {len(rows)} inputs could be read as an image (first: {failed[0]['error']})")
-        print(f"{len(failed)} of {len(rows)} inputs could not be read; scores.csv says why in its error column", file=sys.stderr)
-        raise SystemExit(1)
-
-SUBCOMMANDS["predict"] = Subcommand(
-    "predict", "score images and draw their anomaly maps",
-    "Score image files, or the images in folders, with a trained model. Writes one PNG per image (the image, the\n"
-    "anomaly map, and an overlay with the outline of the predicted defect) and scores.csv (path, score, anomalous,\n"
-    "unfamiliar: the share of its codes that the training images never used; over 0.10 it is unlike them).",
-    "  dsr-nb predict --model runs/weave photo.png\n"
-    "  dsr-nb predict --model runs/weave ~/line_camera/today --out today_scores\n"
-    "  dsr-nb predict --model runs/weave ~/mvtec_ad/carpet/test --recursive --threshold 0.6",
-    _predict_arguments, run_predict)
-
-# %% ../nbs/13_cli.ipynb #d372b759
-def _demo_arguments(p: argparse.ArgumentParser) -> None:
-    from dsr_nb.demo import add_demo_arguments
-    add_demo_arguments(p, device=False)
-
-def run_demo_command(args: argparse.Namespace) -> None:
-    "`dsr-nb demo`: launch the Gradio app (blocks until Ctrl-C)."
-    try:
-        from dsr_nb.demo import run_demo
-        import gradio  # noqa: F401  (a clear message if the demo extra is missing)
-    except ImportError:
-        raise CLIError("the demo needs Gradio 6: pip install 'dsr-nb[demo]'") from None
-    run_demo(args)
-
-SUBCOMMANDS["demo"] = Subcommand(
-    "demo", "launch the Gradio demo app",
-    "Detection and the latent anomaly playground in the browser, on the models that ship with dsr_nb and on\n"
-    "your own (--models DIR: one DSR checkpoint per subfolder; --official DIR: the authors' weights).",
-    "  dsr-nb demo\n  dsr-nb demo --models runs/ --port 7861",
-    _demo_arguments, run_demo_command)
-
-# %% ../nbs/13_cli.ipynb #f11d1e63
-from .export import (OUTPUTS, TIE, require, onnx_out_path, export_onnx, read_metadata, check_onnx)
-from .registry import resolve_model
-
-def _export_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help=MODEL_HELP)
-    p.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
-    p.add_argument("--score-only", action="store_true", help="leave out the upsampling U-Net: outputs score and coarse_map "
-                   "only (smaller and faster; the score is the same)")
-    p.add_argument("--opset", type=int, default=18, metavar="N", help="ONNX opset version (default: 18)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT.onnx if it exists")
-    p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
-                   help="compare the file with PyTorch under onnxruntime on a random batch of two images (default: --check)")
-    p.add_argument("--check-images", nargs="+", metavar="IMAGE", help="also compare on these image files (resized to the model size)")
-    p.add_argument("--tolerance", type=float, default=1e-4, metavar="T", help="largest allowed difference from PyTorch (default: 1e-4)")
-
-def run_export(args: argparse.Namespace) -> None:
-    "`dsr-nb export`: write a model as an ONNX file and check it against PyTorch."
-    t0 = time.time()
-    try:
-        for module in ("onnx", "onnxscript") + (("onnxruntime",) if args.check else ()): require(module)
-    except ImportError as e: raise CLIError(str(e)) from None
-    if args.device not in ("auto", "cpu"): raise CLIError(f"export runs on the CPU (the ONNX graph is device-free); drop --device {args.device}")
-    if args.check_images and not args.check: raise CLIError("--check-images needs --check")
-    if not args.tolerance > 0: raise CLIError(f"--tolerance must be positive, got {args.tolerance}")
-    out = onnx_out_path(args.out)
-    if out.exists() and not args.overwrite: raise CLIError(f"{out} already exists; add --overwrite to replace it")
-    model = DSR.load(resolve_model(args.model))
-    S = model.cfg.img_size
-    images = [(Path(p).name, model.vq.to_model_order(resize(load_image(p), S))[None])            # each 1×3×S×S
-              for p in args.check_images or []]
-    export_onnx(model, out, score_only=args.score_only, opset=args.opset)
-    meta = read_metadata(out)
-    names = OUTPUTS[meta["variant"]]
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, opset {args.opset}): the {meta['variant']} variant of {args.model}, "
-          f"{model.cfg.name} preset")
-    print(f"  input  image: float32 B×3×{S}×{S}, {model.cfg.channel_order}, values in [0, 1] (B is dynamic)")
-    print(f"  output {', '.join(names)}")
-    if args.check:
-        batches = [("random, 2 images", torch.rand(2, 3, S, S, generator=torch.Generator().manual_seed(0))), *images]
-        width = max(len(n) for n, _ in batches) + 2
-        print(f"\ncheck against PyTorch (onnxruntime {require('onnxruntime').__version__}): largest absolute difference")
-        print(f"{'input':<{width}}" + "".join(f"{n:>15}" for n in names) + f"{'codes changed':>16}{'same codes':>12}")
-        checks = []
-        for label, x in batches:
-            c = check_onnx(out, model, x)
-            checks.append((label, c))
-            print(f"{label:<{width}}" + "".join(f"{c.diff[n]:15.2e}" for n in names)
-                  + f"{c.codes_changed:>9}/{c.codes:<6}{max(c.diff_same_codes.values()):12.2e}")
-        if any(c.codes_changed for _, c in checks):
-            print("a changed code is a nearest-code decision that onnxruntime's float rounding tipped to a near-tied "
-                  "neighbour;\n'same codes' is the difference once PyTorch is given onnxruntime's codes (see chapter 16)")
-        bad = [(label, c) for label, c in checks if not c.ok(args.tolerance)]
-        if bad:
-            label, c = bad[0]
-            why = (f"a changed code was not a near tie (relative gap {c.largest_gap:.2g})" if c.largest_gap > TIE else
-                   f"it differs from PyTorch by {max(c.diff_same_codes.values()):.2e} given the same codes")
-            raise CLIError(f"{out} failed the check on {label}: {why}, more than --tolerance {args.tolerance:g}; "
-                           f"the file was written but do not rely on it")
-        print(f"check passed: within {args.tolerance:g} of PyTorch given the same codes")
-    else: print("not checked against PyTorch (--no-check)")
-    print(f"wall time {time.time() - t0:.1f} s")
-
-SUBCOMMANDS["export"] = Subcommand(
-    "export", "write a model as an ONNX file, checked against PyTorch",
-    "Export a trained model to ONNX, to run it with onnxruntime (or any ONNX runtime) without PyTorch. The graph\n"
-    "takes B×3×S×S float images in [0, 1] in the model's channel order and returns score, anomaly_map (M_r),\n"
-    "coarse_map (M), recon_general and recon_specific; --score-only returns score and coarse_map. The file's\n"
-    "metadata holds the preset, S, the channel order and the model's thresholds. By default the file is compared\n"
-    "with PyTorch under onnxruntime and the command fails if they differ by more than --tolerance.",
-    "  dsr-nb export synthetic-weave weave.onnx\n"
-    "  dsr-nb export runs/weave weave-score.onnx --score-only\n"
-    "  dsr-nb export runs/weave weave.onnx --check-images photo.png --overwrite",
-    _export_arguments, run_export)
+# %% ../nbs/13_cli.ipynb #c3c0a62f
+from . import cli_use        # eval, predict, demo and export (chapter 13a) register themselves in SUBCOMMANDS
 
 # %% ../nbs/13_cli.ipynb #02c50133
-if __name__ == "__main__" and __package__:
-    main()
+if __name__ == "__main__" and __package__:   # `python -m dsr_nb.cli`: the imported module's `main`, whose SUBCOMMANDS
+    from dsr_nb.cli import main as _main     # the commands of cli_use joined (this copy's has only its own)
+    _main()

@@ -85,7 +85,7 @@ def _detect_tab(app: DemoApp, model_dd, rows: list, t0: float, why: str):
                 o_spc = gr.Image(label="I_spc: object-specific reconstruction", height=220, elem_id="dsr-ispc",
                                  **PNG)
             with gr.Row():
-                o_heat = gr.Image(label="Anomaly map M_r over the image (0 blue … 1 red)", height=320,
+                o_heat = gr.Image(label="Anomaly map M_r (0 blue … 1 red)", height=320,
                                   elem_id="dsr-heat", **PNG)
                 o_mask = gr.Image(label="Mask: M_r ≥ t", height=320, elem_id="dsr-mask", **PNG)
             with gr.Row():
@@ -128,8 +128,10 @@ def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
             seed = gr.Number(0, precision=0, label="Perlin seed")
             btn = gr.Button("Inject and detect", variant="primary", elem_id="dsr-inject")
         with gr.Column(scale=1, min_width=280):
+            # a title above the editor, not its label: on a phone the label would lie under the drawing tools
+            gr.Markdown("**Draw the anomaly** (used when the mask is *drawn with the brush*)")
             editor = gr.ImageEditor(type="numpy", image_mode="RGBA", sources=[], transforms=[], layers=False,
-                                    format="png", height=360, label="Draw the anomaly region (mask: drawn)",
+                                    format="png", height=360, label="Drawn mask", show_label=False,
                                     brush=gr.Brush(colors=["#ff0000"], color_mode="fixed", default_size=12),
                                     elem_id="dsr-editor")
             status = gr.Textbox(label="Status", lines=1)

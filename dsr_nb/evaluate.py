@@ -4,17 +4,19 @@
 
 # %% ../nbs/12a_evaluate.ipynb #c5320ede
 from __future__ import annotations
-import json
+import json, shutil
 from pathlib import Path
 import torch
 from tqdm import tqdm
 from .model import DSR
+from .data import DataError, open_dataset
 from .metrics import evaluate, save_report, metrics_table, _jsonable
 from .baselines import evaluate_baselines
 from .pretrain import resolve_device
 
 # %% auto #0
-__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table']
+__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table', 'labelled_test_split',
+           'validation_metrics', 'evaluate_and_store']
 
 # %% ../nbs/12a_evaluate.ipynb #fb29c03e
 @torch.inference_mode()
@@ -64,3 +66,49 @@ def _only(table: dict) -> dict:
 def comparison_table(table: dict) -> str:
     "The markdown table of `compare_with_baselines`' result."
     return metrics_table(_only(table), "method", mean=False)
+
+# %% ../nbs/12a_evaluate.ipynb #bdf70c42
+def labelled_test_split(data: str, category: str | None, img_size: int):
+    "The test split of `data` if it has normal and anomalous images, else None; and why not."
+    try: ds = open_dataset(data, category, "test", img_size)
+    except DataError as e: return None, str(e)
+    if len(set(ds.labels)) < 2:
+        return None, f"its test split has only {'anomalous' if ds.labels[0] else 'normal'} images"
+    return ds, ""
+
+def _plain(metrics: dict) -> dict:
+    "Metrics as JSON-friendly Python floats (None for missing or NaN)."
+    return {k: None if v is None or v != v else float(v) for k, v in metrics.items()}
+
+def _baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) -> dict | None:
+    "compare_with_baselines, or None (with a line saying why) if the baselines cannot run on this data."
+    try: return compare_with_baselines(metrics, train_ds, test_ds, out, name or "DSR")
+    except (DataError, ValueError) as e:
+        print(f"no baselines: {e}")
+        return None
+
+def validation_metrics(model: DSR, data: str, category: str | None, batch_size: int = 8, progress: bool = True) -> tuple[dict | None, str]:
+    "The metrics of `model` on the validation split of `data` (where thresholds come from), or (None, why not)."
+    try: val = open_dataset(data, category, "val", model.cfg.img_size)
+    except DataError as e: return None, e
+    if len(set(val.labels)) < 2: return None, "its validation split does not hold both normal and anomalous images"
+    return _plain(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
+
+def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
+                       train_ds=None, files: dict | None = None, val_metrics: dict | None = None) -> tuple[dict, dict | None]:
+    "Evaluate `model` on `test_ds` once (and the baselines, fitted on `train_ds`), store thresholds (from `val_metrics` if given, else the test split's) and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
+    tmp = out.with_name(out.name + ".eval-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    thr = (val_metrics["image_threshold"], val_metrics["pixel_threshold"]) if val_metrics else None
+    metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
+    table = _baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
+    img_thr, px_thr = thr if thr else (metrics["image_threshold"], metrics["pixel_threshold"])
+    model.meta.update(image_threshold=img_thr, threshold_split="val" if thr else "test", metrics=metrics, test_images=len(test_ds))
+    if val_metrics: model.meta["val_metrics"] = val_metrics
+    if table: model.meta["baselines"] = {k.removeprefix("baseline: "): _plain(v) for k, v in list(table.items())[1:]}
+    if px_thr is not None: model.meta["pixel_threshold"] = px_thr
+    model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
+    shutil.rmtree(out / "eval", ignore_errors=True)
+    tmp.rename(out / "eval")
+    return metrics, table
+

@@ -4,26 +4,24 @@
 
 # %% ../nbs/15_serving.ipynb #3e554053
 from __future__ import annotations
-import math, re, threading, time, warnings, weakref
+import math, re, threading, time, weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
 from .model import DSR, Prediction, UNFAMILIAR
 from .registry import read_meta
-from .data import to_tensor_image, load_image, resize, resize_mask, DataError, MAX_PIXELS, check_image_size
+from .data import to_tensor_image, resize, resize_mask, DataError
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
-from .perlin import perlin_masks
 from .pretrain import resolve_device
+from .pictures import (InputError, read_image, _upload_path, DISPLAY_SIDE, display_size, enlarge, to_uint8, _to_display, heat_overlay,
+                               mask_overlay, perlin_mask, editor_mask)
 
 # %% auto #0
-__all__ = ['RECENT_MAPS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'DISPLAY_SIDE', 'MIN_DISPLAY', 'GPU_SECONDS',
-           'LEVEL_CHOICES', 'MASK_CHOICES', 'ModelStore', 'InputError', 'read_image', 'default_pixel_threshold',
-           'unfamiliar_note', 'verdict', 'display_size', 'enlarge', 'to_uint8', 'heat_overlay', 'mask_overlay',
-           'perlin_mask', 'editor_mask', 'Injection', 'inject_anomaly', 'RecentMaps', 'DemoApp']
+__all__ = ['RECENT_MAPS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'GPU_SECONDS', 'LEVEL_CHOICES', 'MASK_CHOICES',
+           'ModelStore', 'default_pixel_threshold', 'unfamiliar_note', 'verdict', 'Injection', 'inject_anomaly',
+           'RecentMaps', 'DemoApp']
 
 # %% ../nbs/15_serving.ipynb #7e649f36
 def _no_gpu(fn: Callable | None = None, **kwargs) -> Callable:
@@ -113,66 +111,6 @@ class ModelStore:
         text = card.read_text(errors="replace")
         return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S).strip()
 
-# %% ../nbs/15_serving.ipynb #ed3fb3cf
-class InputError(DataError):
-    "An upload the app cannot use; the message says why and what to do."
-
-
-_MODE_NOTES = {  # Pillow mode → how chapter 03's loader reads it
-    "RGBA": "RGBA: transparent pixels composited on black", "LA": "grey + alpha: composited on black",
-    "PA": "palette + alpha: composited on black", "L": "greyscale, repeated to RGB", "1": "1-bit, repeated to RGB",
-    "I;16": "16-bit greyscale, scaled from 0–65535 to [0, 1]", "I;16B": "16-bit greyscale, scaled to [0, 1]",
-    "I;16L": "16-bit greyscale, scaled to [0, 1]", "I": "32-bit integer greyscale, read as 16-bit",
-    "F": "float greyscale, clipped to [0, 1]", "CMYK": "CMYK, converted to RGB", "P": "palette image"}
-
-
-def _upload_path(value) -> tuple[str | None, str | None]:
-    "(path, original file name) of an upload: a path, a Gradio file dict or a FileData object."
-    if isinstance(value, (str, Path)): return str(value), Path(value).name
-    if isinstance(value, dict): return value.get("path"), value.get("orig_name")
-    path = getattr(value, "path", None)
-    return path, getattr(value, "orig_name", None)
-
-
-def _check_size(w: int, h: int, name: str):
-    "Chapter 03's size limits (MIN_SIDE, MAX_PIXELS), as an InputError."
-    check_image_size(w, h, name, InputError)
-
-
-def read_image(value) -> tuple[torch.Tensor, str]:
-    "An upload (path, Gradio file dict, array, PIL image, tensor) → (3×H×W float tensor in [0, 1], a note)."
-    if value is None or (isinstance(value, str) and not value):
-        raise InputError("No image: upload one (PNG, JPEG, BMP or TIFF) or click an example")
-    if isinstance(value, (np.ndarray, torch.Tensor, Image.Image)):
-        t = to_tensor_image(value)
-        _check_size(t.shape[-1], t.shape[-2], "the image")
-        return t, f"{t.shape[-1]}×{t.shape[-2]} image"
-    path, name = _upload_path(value)
-    if not path: raise InputError("No image: upload one (PNG, JPEG, BMP or TIFF) or click an example")
-    name = name or Path(path).name
-    p = Path(path)
-    if not p.is_file(): raise InputError(f"{name} did not arrive on the server; upload it again")
-    if p.stat().st_size == 0: raise InputError(f"{name} is empty (0 bytes); upload an image file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # the size is checked below
-            with Image.open(p) as im:
-                (w, h), mode = im.size, im.mode
-    except Image.DecompressionBombError:
-        raise InputError(f"{name} is too large (over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f}): downscale it first") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InputError(f"{name} is not an image file that can be read (PNG, JPEG, BMP or TIFF expected)") from None
-    _check_size(w, h, name)
-    try:
-        t = load_image(p)
-    except DataError as e:                                  # e.g. a truncated file: keep Pillow's reason
-        raise InputError(f"{name} could not be decoded: {str(e).split(' (')[-1].rstrip(')')}") from None
-    rotated = (t.shape[-1], t.shape[-2]) != (w, h)            # EXIF orientation: the size as it is shown
-    note = (f"{name}: {t.shape[-1]}×{t.shape[-2]}" + (" (EXIF-rotated)" if rotated else "")
-            + (f", {_MODE_NOTES[mode]}" if mode in _MODE_NOTES else ""))
-    return t, note
-
 # %% ../nbs/15_serving.ipynb #165091b7
 RECENT_MAPS = 16               # detections the slider redraws from, all sessions together (≤ 2.4 MB each)
 CACHE_CLEANUP = (300, 900)     # every 5 minutes, delete uploaded and generated files older than 15 minutes
@@ -211,82 +149,6 @@ def verdict(score: float, meta: dict, unfamiliar: float | None = None) -> str:
     else: line = f"normal: score {score:.4f} < threshold {t:.4f}"
     note = unfamiliar_note(unfamiliar, meta)
     return f"{line}\n{note}" if note else line
-
-# %% ../nbs/15_serving.ipynb #d9ad8da8
-DISPLAY_SIDE = 768   # longest side of the pictures the app sends, at most ...
-MIN_DISPLAY = 384    # ... and at least (small images are enlarged, or the page shows stamps)
-
-
-def display_size(h: int, w: int, side: int = DISPLAY_SIDE, min_side: int = MIN_DISPLAY) -> tuple[int, int]:
-    "(h, w) scaled so the longest side lies in [min_side, side]."
-    s = side / max(h, w) if max(h, w) > side else min_side / max(h, w) if max(h, w) < min_side else 1.0
-    return max(1, round(h * s)), max(1, round(w * s))
-
-
-def enlarge(img: torch.Tensor, min_side: int = MIN_DISPLAY) -> np.ndarray:
-    "A 3×S×S picture (a reconstruction) enlarged to at least `min_side` for the page, as uint8."
-    hw = display_size(*img.shape[-2:], side=max(min_side, *img.shape[-2:]), min_side=min_side)
-    return to_uint8(resize(img.float(), hw) if tuple(img.shape[-2:]) != hw else img)
-
-
-def to_uint8(img: torch.Tensor) -> np.ndarray:
-    "A 3×H×W float image in [0, 1] as an H×W×3 uint8 array."
-    return (img.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
-
-
-def _to_display(img: torch.Tensor, amap: torch.Tensor, side: int = DISPLAY_SIDE) -> tuple[torch.Tensor, torch.Tensor]:
-    "Image (3×H×W) and map (H×W) resized together to the display size."
-    hw = display_size(*img.shape[-2:], side)
-    m = amap.float()[None, None]
-    if tuple(m.shape[-2:]) != hw: m = F.interpolate(m, size=hw, mode="bilinear", antialias=True, align_corners=False)
-    return resize(img.float(), hw), m[0, 0].clamp(0, 1)
-
-
-def heat_overlay(img: torch.Tensor, amap: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
-    "The anomaly map (H×W in [0, 1], absolute) in colour over the image (3×H×W): H×W×3 uint8."
-    import matplotlib
-    colours = torch.from_numpy(matplotlib.colormaps[cmap](amap.clamp(0, 1).cpu().numpy())[..., :3]).permute(2, 0, 1)
-    return to_uint8((1 - alpha) * img.cpu() + alpha * colours.float())
-
-
-def mask_overlay(img: torch.Tensor, mask: torch.Tensor, colour=(1.0, 0.0, 0.0), alpha: float = 0.45) -> np.ndarray:
-    "A binary mask (H×W) over the image (3×H×W): tinted inside, a solid outline; H×W×3 uint8."
-    m = mask.float().cpu()[None, None]
-    edge = (F.max_pool2d(m, 3, 1, 1) + F.max_pool2d(-m, 3, 1, 1))[0] > 0         # dilation − erosion: the outline
-    c = torch.tensor(colour).view(3, 1, 1)
-    out = img.cpu() * (1 - alpha * m[0]) + c * alpha * m[0]
-    return to_uint8(torch.where(edge, c.expand_as(out), out))
-
-# %% ../nbs/15_serving.ipynb #dba98378
-def perlin_mask(size: int, seed: int = 0, min_area: float = 0.03, max_area: float = 0.4,
-                tries: int = 200) -> torch.Tensor:
-    "A 1×1×S×S Perlin mask from `seed`, redrawn (deterministically) until it covers min_area..max_area of the image."
-    g = torch.Generator().manual_seed(int(seed))
-    for _ in range(tries):
-        m = perlin_masks(1, size, g, max_scale_exp=4)
-        if min_area <= m.mean().item() <= max_area: return m
-    raise RuntimeError(f"no Perlin mask with {min_area:.0%}–{max_area:.0%} coverage in {tries} draws")
-
-
-def editor_mask(value, size: int) -> torch.Tensor | None:
-    "The painted pixels of a `gr.ImageEditor` value (RGBA `layers`: arrays, or files as Gradio sends them) as a "
-    "1×1×S×S mask; None if nothing is painted."
-    layers = (value or {}).get("layers") or [] if isinstance(value, dict) else []
-    mask = None
-    for layer in layers:
-        if layer is None: continue
-        if isinstance(layer, (str, Path, dict)) or hasattr(layer, "path"):   # a file (the API's raw payload)
-            path = _upload_path(layer)[0]
-            if not path: continue
-            with Image.open(path) as im:
-                check_image_size(*im.size, "the drawn mask", InputError)
-                a = np.asarray(im.convert("RGBA"))
-        else:
-            a = np.asarray(layer)
-        hit = (a[..., 3] > 0) if a.ndim == 3 and a.shape[-1] == 4 else (a.reshape(*a.shape[:2], -1).max(-1) > 0)
-        m = F.interpolate(torch.from_numpy(hit.astype(np.float32))[None, None], size=(size, size), mode="area") > 0
-        mask = m if mask is None else mask | m                    # a cell any painted pixel touches
-    return None if mask is None or not mask.any() else mask.float()
 
 # %% ../nbs/15_serving.ipynb #96bcd340
 @dataclass

@@ -106,3 +106,13 @@ def test_gpu_cells_without_output_are_exempt_slow_cells_are_not(book):
     write_nb(p, nb["cells"] + [code("g", "#| gpu\nassert torch.cuda.is_available()"), code("s", "#| slow\nlong_run()")])
     found = book.check()
     assert len(found) == 1 and "cells [4]" in found[0]            # the slow cell was never run: stale; the gpu cell is exempt
+
+
+def test_eval_false_cells_are_exempt(book):
+    "An exported `#| eval: false` cell (a module's imports of names its notebook defines) is never run, so never stale."
+    good_book(book)
+    p = book.NBS / "00_method.ipynb"
+    nb = json.loads(p.read_text())
+    write_nb(p, nb["cells"] + [code("i", "#| export cli_use\n#| eval: false\nfrom x import y"), code("n", "z = 2")])
+    found = book.check()
+    assert len(found) == 1 and "cells [4]" in found[0]            # only the new cell that runs is stale

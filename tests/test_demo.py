@@ -343,6 +343,27 @@ def test_bad_uploads_in_a_real_browser(server, images):
     assert after.startswith(("ANOMALOUS", "normal"))
 
 
+def test_phone_width_in_a_real_browser(tmp_path):
+    "The bundled models' page on a small phone (360 px wide) after a detection, both tabs: no text cut off, past the "
+    "right edge or under a panel's buttons, no sideways scrolling."
+    try:
+        screenshot.find_chromium()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    from dsr_nb.registry import bundled_examples
+    port = free_port()
+    demo = launch_demo(device="cpu", host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        example = next(p for p, name in bundled_examples() if name == "elpv-mono")
+        problems = screenshot.layout_problems(f"http://127.0.0.1:{port}/", example, width=360,
+                                             out=tmp_path / "phone.png")
+    finally:
+        demo.close()
+    assert problems == [], "\n".join(problems)
+    with Image.open(tmp_path / "phone.png") as im:
+        assert im.size[0] == 360
+
+
 def test_store_never_follows_a_linked_card_nor_shows_server_paths(models_dir, tmp_path):
     "A README.md that links out of its model folder is not served; a damaged model is one line without a path."
     import shutil

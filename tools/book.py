@@ -45,9 +45,10 @@ def source(cell: dict) -> str:
 
 
 def gpu_only(cell: dict) -> bool:
-    "A `#| gpu` test cell with no stored output: it runs only where there is a GPU, and nothing stored depends on it."
+    "A `#| gpu` test cell with no stored output (it runs only where there is a GPU, and nothing stored depends on it), "
+    "or an `#| eval: false` cell (exported, never run in its notebook, e.g. a module's imports of names the notebook defines)."
     flags = {w for l in source(cell).splitlines() if l.strip().startswith("#|") for w in l.strip()[2:].split()}
-    return "gpu" in flags and not cell.get("outputs")
+    return ("gpu" in flags or {"eval:", "false"} <= flags) and not cell.get("outputs")
 
 
 def read_lock() -> dict:

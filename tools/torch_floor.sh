@@ -9,7 +9,9 @@ set -euo pipefail
 v=${1:?usage: tools/torch_floor.sh TORCH_VERSION [VENV]}
 venv=${2:-/tmp/torch-$v}
 cd "$(dirname "$0")/.."
-deps=$(python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(' '.join(repr(x) for x in d if not x.startswith('torch')))")
+# the project's dependencies and those of its data and export extras (test_cli needs both), without torch
+deps=$(python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; o = p['optional-dependencies']
+print(' '.join(repr(x) for x in p['dependencies'] + o['data'] + o['export'] if not x.startswith('torch')))")
 [ -x "$venv/bin/python" ] || python -m venv "$venv"
 eval "\"$venv/bin/pip\" install -q \"torch==$v\" pytest $deps"
 "$venv/bin/pip" install -q --no-deps -e .          # the project itself, whatever its floor says
