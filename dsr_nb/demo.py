@@ -4,7 +4,7 @@
 
 # %% ../nbs/15a_demo.ipynb #1730cd32
 from __future__ import annotations
-import argparse, atexit, os, shutil, tempfile, threading, time, uuid
+import argparse, atexit, ctypes, os, shutil, tempfile, threading, time, uuid
 from pathlib import Path
 from typing import Callable, TYPE_CHECKING
 import numpy as np
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import gradio as gr
 
 # %% auto #0
-__all__ = ['INTRO', 'PNG', 'SESSIONS', 'TEMP_CAP', 'TEMP_MIN_AGE', 'save_png', 'build_demo', 'trim_temp_files', 'launch_demo',
-           'add_demo_arguments', 'run_demo', 'add_demo_subcommand', 'main']
+__all__ = ['INTRO', 'PNG', 'SESSIONS', 'TEMP_CAP', 'TEMP_MIN_AGE', 'save_png', 'build_demo', 'trim_temp_files',
+           'release_free_memory', 'launch_demo', 'add_demo_arguments', 'run_demo', 'add_demo_subcommand', 'main']
 
 # %% ../nbs/15a_demo.ipynb #dd748c64
 def _example_rows(examples, names: list[str]) -> list[list[str]]:
@@ -201,7 +201,7 @@ def _page(app: DemoApp, store: ModelStore, rows: list, first: str, card: str | N
     return demo
 
 # %% ../nbs/15a_demo.ipynb #a882dfca
-SESSIONS = 256            # visitors whose page state Gradio keeps (~0.1 MB each; its default, 10,000, is ~1 GB)
+SESSIONS = 64             # visitors whose page state Gradio keeps (~0.1 MB each; its default, 10,000, is ~1 GB)
 TEMP_CAP = 256 * 2**20    # the app's temporary files (uploads, results) take at most this, oldest deleted first ...
 TEMP_MIN_AGE = 60         # ... but never a file younger than a minute (a page may still be fetching it)
 
@@ -233,14 +233,32 @@ def trim_temp_files(demo: gr.Blocks, cap: int = TEMP_CAP, min_age: float = TEMP_
     return deleted
 
 
-def _keep_temp_files_trimmed(demo: gr.Blocks, every: float = 10.0):
-    "Trim the app's temporary files every `every` seconds while it runs (a daemon thread)."
+_LIBC = []                # glibc, once loaded (empty: not tried yet; [None]: not there)
+
+
+def release_free_memory() -> bool | None:
+    "Hand the free pages of the C heap back to the system (glibc's `malloc_trim(0)`): True if some were, None "
+    "where there is no glibc (macOS, Windows, musl)."
+    if not _LIBC:
+        try: _LIBC.append(ctypes.CDLL("libc.so.6"))
+        except OSError: _LIBC.append(None)
+    trim = getattr(_LIBC[0], "malloc_trim", None)
+    return None if trim is None else bool(trim(0))
+
+
+def _housekeeping(demo: gr.Blocks, every: float = 2.0, temp_every: int = 5):
+    "While the app runs (a daemon thread): free memory back to the system every `every` seconds, and trim the "
+    "temporary files every `temp_every`-th time."
     def loop():
+        n = 0
         while demo.is_running:
-            try: trim_temp_files(demo)
-            except Exception as e: print(f"dsr_nb demo: trimming temporary files failed: {e}", flush=True)
+            try:
+                release_free_memory()
+                if n % temp_every == 0: trim_temp_files(demo)
+            except Exception as e: print(f"dsr_nb demo: housekeeping failed: {e}", flush=True)
+            n += 1
             time.sleep(every)
-    threading.Thread(target=loop, name="dsr-temp-trim", daemon=True).start()
+    threading.Thread(target=loop, name="dsr-housekeeping", daemon=True).start()
 
 
 def launch_demo(demo: gr.Blocks | None = None, host: str | None = None, port: int | None = None, share: bool = False,
@@ -250,7 +268,7 @@ def launch_demo(demo: gr.Blocks | None = None, host: str | None = None, port: in
     demo = demo if demo is not None else build_demo(**build_kwargs)
     demo.launch(server_name=host, server_port=port, share=share, max_file_size=max_file_size, show_error=True,
                 prevent_thread_lock=True, quiet=quiet, state_session_capacity=SESSIONS)
-    _keep_temp_files_trimmed(demo)                      # bounded whatever the traffic (delete_cache bounds by age)
+    _housekeeping(demo)                                 # bounded whatever the traffic (delete_cache bounds by age)
     if not prevent_thread_lock: demo.block_thread()
     return demo
 
