@@ -13,7 +13,8 @@ import dsr_nb
 from .config import DSRConfig
 from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
 from .checkpoint import CheckpointError, out_lock
-from .vqvae import WeightsMismatch
+from .vqvae import VQVAE, WeightsMismatch
+from .registry import OFFICIAL_VQ
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
 from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
@@ -21,7 +22,7 @@ from .metrics import metrics_table
 
 # %% auto #0
 __all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
-           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train']
+           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train', 'load_stage1']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -293,7 +294,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's), "
                    "uniform (random codes) or image (pasted textures) (default: latent)")
     p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
-    p.add_argument("--vq", metavar="DIR", help="a stage-1 checkpoint from `dsr-nb pretrain` (default: the VQ-VAE bundled for the preset)")
+    p.add_argument("--vq", metavar="DIR|FILE", help="a stage-1 checkpoint from `dsr-nb pretrain`, or the authors' "
+                   f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")
     p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                    help="evaluate on the test split, if the data has one, and store the thresholds (default: --eval)")
 
@@ -319,6 +321,19 @@ def run_train(args: argparse.Namespace) -> None:
             with out_lock(Path(args.out).expanduser()): _run_train(args, rank)
     finally: close_distributed()
 
+def _weights() -> Path:
+    from importlib.resources import files
+    return Path(str(files("dsr_nb") / "weights"))
+
+def load_stage1(path: str | Path, preset: str) -> VQVAE:
+    "The VQ-VAE that `--vq` names: a folder written by `dsr-nb pretrain`, or a file in the layout of the authors' "
+    "stage 1 (`vq_model_pretrained_128_4096.pckl`: the paper preset, BGR), read as weights only (no code runs)."
+    p = Path(path).expanduser()
+    if not p.is_file(): return load_vqvae(p)
+    if preset != "paper":
+        raise CLIError(f"{p.name} is a file in the layout of the authors' stage 1, which is the paper preset's; add --preset paper")
+    return VQVAE.from_official(p)
+
 def _run_train(args: argparse.Namespace, rank: int) -> None:
     t0 = time.time()
     cfg = DSRConfig.preset(args.preset)
@@ -332,7 +347,12 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         try: import skimage  # noqa: F401  (the textures of image anomalies are the general corpus)
         except ImportError: raise CLIError("--anomalies image needs scikit-image: pip install 'dsr-nb[data]'") from None
     with rank_zero_first(): train_ds = open_dataset(args.data, args.category, "train", cfg.img_size)   # may write a cache
-    vq = load_vqvae(args.vq) if args.vq else None
+    if args.vq: vq = load_stage1(args.vq, cfg.name)
+    else:
+        vq = None                                      # train_dsr takes the bundled one (or, resuming, the run's)
+        if stored is None and not (_weights() / f"vqvae_{cfg.name}").exists():
+            raise CLIError(f"no VQ-VAE ships for --preset {cfg.name}: give --vq, a folder written by "
+                           f"`{PROG} pretrain --preset {cfg.name}` or the authors' {OFFICIAL_VQ} (converted on load)")
     category = args.category or getattr(train_ds, "category", None)
     meta = {"category": category, "data": _data_ref(args.data), "data_category": args.category, "preset": cfg.name,
             "vq": str(Path(args.vq).expanduser().resolve()) if args.vq else f"bundled vqvae_{cfg.name}",

@@ -289,3 +289,25 @@ def test_user_error_is_one_line(case, trained, work, env):
     assert len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), r.stderr
     assert message in lines[0] and "Traceback" not in r.stderr, lines[0]
     assert not (work / "x").exists()
+
+
+def test_the_paper_recipe_on_the_authors_stage_1(tmp_path, env):
+    "`train --preset paper --vq vq_model_pretrained_128_4096.pckl`: a file of the authors' keys and shapes (random "
+    "values) is converted on load and trained on for a few iterations; the model holds its codebooks."
+    keys = json.loads((Path(__file__).parent / "fixtures" / "official_keys.json").read_text())
+    sd = keys["modules"]["discrete_latent_model"]["state_dict"]
+    g = torch.Generator().manual_seed(0)
+    vq_file = tmp_path / "vq_model_pretrained_128_4096.pckl"
+    torch.save({k: torch.randn(*s, generator=g) * 0.02 + ("cluster_size" in k) for k, s in sd.items()}, vq_file)
+    images = tmp_path / "normal"; images.mkdir()
+    for i in range(3):                               # a plain folder of normal images: no test split, no evaluation
+        from PIL import Image
+        Image.fromarray((torch.rand(256, 256, 3, generator=g) * 255).byte().numpy()).save(images / f"{i}.png")
+    r = ok(dsr_nb(env, tmp_path, "train", "--preset", "paper", "--vq", vq_file, "--data", images, "--out", "paper",
+                  "--iters2", "1", "--iters3", "1", "--batch-size", "1", "--device", "cpu", "-q", timeout=900))
+    assert "trained DSR (paper)" in r.stdout, r.stdout
+    model = DSR.load(tmp_path / "paper")
+    assert (model.cfg.name, model.cfg.channel_order) == ("paper", "BGR") and model.meta["vq"] == str(vq_file)
+    assert torch.equal(model.vq.vq_lo.embedding, torch.load(vq_file)["_vq_vae_top._embedding.weight"])
+    r = dsr_nb(env, tmp_path, "train", "--vq", vq_file, "--data", images, "--out", "tiny", *TOY)
+    assert r.returncode == 2 and r.stderr.strip().endswith("add --preset paper"), r.stderr
