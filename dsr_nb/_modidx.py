@@ -62,7 +62,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'dsr_nb.cli._run_train': ('cli.html#_run_train', 'dsr_nb/cli.py'),
                             'dsr_nb.cli._train_arguments': ('cli.html#_train_arguments', 'dsr_nb/cli.py'),
                             'dsr_nb.cli._train_config': ('cli.html#_train_config', 'dsr_nb/cli.py'),
-                            'dsr_nb.cli._weights': ('cli.html#_weights', 'dsr_nb/cli.py'),
                             'dsr_nb.cli._world': ('cli.html#_world', 'dsr_nb/cli.py'),
                             'dsr_nb.cli.build_parser': ('cli.html#build_parser', 'dsr_nb/cli.py'),
                             'dsr_nb.cli.count': ('cli.html#count', 'dsr_nb/cli.py'),

@@ -14,7 +14,7 @@ from .config import DSRConfig
 from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
 from .checkpoint import CheckpointError, out_lock
 from .vqvae import VQVAE, WeightsMismatch
-from .registry import OFFICIAL_VQ
+from .registry import OFFICIAL_VQ, weights_root
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
 from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
 from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
@@ -321,10 +321,6 @@ def run_train(args: argparse.Namespace) -> None:
             with out_lock(Path(args.out).expanduser()): _run_train(args, rank)
     finally: close_distributed()
 
-def _weights() -> Path:
-    from importlib.resources import files
-    return Path(str(files("dsr_nb") / "weights"))
-
 def load_stage1(path: str | Path, preset: str) -> VQVAE:
     "The VQ-VAE that `--vq` names: a folder written by `dsr-nb pretrain`, or a file in the layout of the authors' "
     "stage 1 (`vq_model_pretrained_128_4096.pckl`: the paper preset, BGR), read as weights only (no code runs)."
@@ -350,7 +346,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
     if args.vq: vq = load_stage1(args.vq, cfg.name)
     else:
         vq = None                                      # train_dsr takes the bundled one (or, resuming, the run's)
-        if stored is None and not (_weights() / f"vqvae_{cfg.name}").exists():
+        if stored is None and not (weights_root() / f"vqvae_{cfg.name}").exists():
             raise CLIError(f"no VQ-VAE ships for --preset {cfg.name}: give --vq, a folder written by "
                            f"`{PROG} pretrain --preset {cfg.name}` or the authors' {OFFICIAL_VQ} (converted on load)")
     category = args.category or getattr(train_ds, "category", None)
