@@ -1,4 +1,4 @@
-"""The Gradio demo (dsr_nb/serving.py and dsr_nb/demo.py from nbs/15_serving.ipynb and nbs/15a_demo.ipynb, and demo/): the callbacks as functions, the launched
+"""The Gradio demo (dsr_nb/serving.py, demo.py and pictures.py from nbs/15_serving.ipynb, 15a_demo.ipynb and 15b_pictures.ipynb, and demo/): the callbacks as functions, the launched
 app through gradio_client, the self-contained Space folder, and the page in a real headless browser.
 
 The browser test needs Debian's Chromium and the playwright package; it fails (does not skip) without them:
