@@ -82,7 +82,7 @@ def build(impl: str, folder: Path):
 def images(kind: str, batch: int, seed: int = 0):
     "A batch of RGB images B×3×256×256 in [0, 1]: uniform noise, or the bundled example images (cycled)."
     import torch
-    from dsr_nb.data import to_tensor_image, resize, load_image
+    from dsr_nb.images import to_tensor_image, resize, load_image
     if kind == "random": return torch.rand(batch, 3, 256, 256, generator=torch.Generator().manual_seed(seed))
     files = sorted((Path(__import__("dsr_nb").__file__).parent / "weights" / "examples").glob("*/*.png"))
     return torch.stack([resize(to_tensor_image(load_image(files[i % len(files)])), 256) for i in range(batch)])

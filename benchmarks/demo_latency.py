@@ -19,7 +19,7 @@ def main():
     torch.set_num_threads(a.threads)
     from dsr_nb.demo import build_demo
     from dsr_nb.registry import bundled_examples
-    from dsr_nb.data import load_image
+    from dsr_nb.images import load_image
     demo = build_demo()
     app, store = demo.dsr_app, demo.dsr_app.store
     print(f"| model | device | example | detect median (s) | detect min (s) | predict median (s) |")

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from dsr_nb import DSR, DSRConfig
 from dsr_nb.train import TrainConfig, stage2_step, stage3_step
 from dsr_nb.streams import Streams
-from dsr_nb.data import to_tensor_image, resize, load_image
+from dsr_nb.images import to_tensor_image, resize, load_image
 
 
 def timed(f, repeats: int) -> float:

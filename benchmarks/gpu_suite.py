@@ -68,7 +68,7 @@ def precision(name: str, dev):
 
 def real_images(n: int, size: int):
     import torch, torch.nn.functional as F
-    from dsr_nb.data import to_tensor_image, resize, load_image
+    from dsr_nb.images import to_tensor_image, resize, load_image
     files = sorted((Path(__import__("dsr_nb").__file__).parent / "weights" / "examples").glob("*/*.png"))
     x = torch.stack([resize(to_tensor_image(load_image(files[i % len(files)])), 256) for i in range(n)])
     return F.interpolate(x, size=size, mode="area")

@@ -8,7 +8,7 @@ hostile and broken files are made by this script, in a temporary folder):
 
 - **images**: a corpus of broken, hostile and unusual image files, through `dsr-nb predict` (one row per file in
   scores.csv, a reason for each refusal) and through the demo's reader (a one-line message each), and the peak
-  memory of the largest image allowed (`dsr_nb.data.MAX_PIXELS`);
+  memory of the largest image allowed (`dsr_nb.images.MAX_PIXELS`);
 - **models**: damaged and tampered checkpoint folders (`dsr-nb predict` exits 2 with one line; the demo starts
   with the good ones and names the bad), pickles that would run code under the authors' six file names and as
   a training state (refused, nothing runs), a model card linked out of its folder (not served);
@@ -100,7 +100,7 @@ def image_corpus(folder: Path, real: Path) -> dict[str, tuple[Path, str | None]]
 def probe_images(work: Path, model: Path, env: dict):
     print("images", flush=True)
     from dsr_nb.serving import read_image, InputError
-    from dsr_nb.data import MAX_PIXELS
+    from dsr_nb.images import MAX_PIXELS
     corpus = image_corpus(work / "images", next(model.parent.parent.glob("examples/*/*.png")))
     files = [p for p, _ in corpus.values()]
     r = cli("predict", "--model", model, *files, "--out", work / "pred", "--batch-size", "2", "--device", "cpu", "-q",

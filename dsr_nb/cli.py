@@ -11,14 +11,16 @@ from typing import Callable
 import torch
 import dsr_nb
 from .config import DSRConfig
-from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images
+from .data import open_dataset, _list_images
+from .images import DataError, IMAGE_EXTS, load_image, resize
 from .checkpoint import CheckpointError, out_lock
 from .vqvae import VQVAE, WeightsMismatch
 from .registry import OFFICIAL_VQ, weights_root
-from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, resolve_device, load_vqvae
-from .train import TrainConfig, train_dsr, init_distributed, close_distributed, rank_zero_first
+from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, load_vqvae
+from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
+from .train import TrainConfig, train_dsr
 from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
-from .metrics import metrics_table
+from .report import metrics_table
 
 # %% auto #0
 __all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',

@@ -11,11 +11,12 @@ import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 from .cli import CLIError, Subcommand, SUBCOMMANDS, MODEL_HELP, count, one_line
-from .data import DataError, IMAGE_EXTS, load_image, open_dataset, resize, _list_images, check_image_size
-from .pretrain import resolve_device
+from .data import open_dataset, _list_images
+from .images import DataError, IMAGE_EXTS, load_image, resize, check_image_size
+from .devices import resolve_device
 from .model import DSR, UNFAMILIAR
 from .evaluate import evaluate_model, comparison_table, _plain, _baselines
-from .metrics import metrics_table
+from .report import metrics_table
 
 # %% auto #0
 __all__ = ['run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command', 'run_export']

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from .registry import OFFICIAL_VQ, bundled_examples, collect_models
 from .model import DSR
-from .pretrain import resolve_device
+from .devices import resolve_device
 from .serving import CACHE_CLEANUP, LEVEL_CHOICES, MASK_CHOICES, DemoApp, ModelStore, default_pixel_threshold
 if TYPE_CHECKING:
     import gradio as gr

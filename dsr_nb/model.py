@@ -16,7 +16,7 @@ from .vqvae import VQVAE
 from .subspace import SubspaceRestriction, ObjectDecoder, Restricted
 from .detection import AnomalyDetector, Upsampler, image_score
 from .checkpoint import save_checkpoint, load_module, CheckpointError
-from .data import to_tensor_image, resize, resize_mask, DataError
+from .images import to_tensor_image, resize, resize_mask, DataError
 from .efficiency import keep_large_blocks
 from .registry import resolve_model, push_folder
 from .registry import bundled_model_dir, bundled_model_names, bundled_models_root   # importable from here too, as before

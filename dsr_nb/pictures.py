@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from .data import to_tensor_image, load_image, resize, DataError, MAX_PIXELS, check_image_size
+from .images import to_tensor_image, load_image, resize, DataError, MAX_PIXELS, check_image_size
 from .perlin import perlin_masks
 
 # %% auto #0

@@ -16,11 +16,12 @@ from .config import DSRConfig
 from .quantize import VectorQuantizer, code_usage
 from .vqvae import VQVAE, load_matching
 from .checkpoint import save_checkpoint, load_checkpoint, load_module, checkpoint_exists, CheckpointError, deferred_interrupt
+from .devices import resolve_device
+from .registry import weights_root
 
 # %% auto #0
 __all__ = ['SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'general_corpus', 'procedural_textures', 'broad_corpus', 'random_crops',
-           'restart_dead_codes', 'PretrainLog', 'resolve_device', 'save_vqvae', 'load_vqvae', 'bundled_vqvae',
-           'pretrain', 'vq_report']
+           'restart_dead_codes', 'PretrainLog', 'save_vqvae', 'load_vqvae', 'bundled_vqvae', 'pretrain', 'vq_report']
 
 # %% ../nbs/06_pretrain.ipynb #0b0e4d10
 SKIMAGE_SAMPLES = ["astronaut", "brick", "camera", "cat", "cell", "chelsea", "clock", "coffee", "coins",
@@ -155,21 +156,6 @@ class PretrainLog:
     seconds: float = 0.0
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    "'auto' → CUDA if available, else MPS if available, else CPU; other names are checked."
-    if device == "auto":
-        if torch.cuda.is_available(): return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): return torch.device("mps")
-        return torch.device("cpu")
-    if device not in ("cpu", "cuda", "mps") and not device.startswith("cuda:"):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or mps")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but this PyTorch sees no CUDA GPU")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("--device mps was asked for, but MPS is not available")
-    return torch.device(device)
-
-
 def save_vqvae(model: VQVAE, path, meta: dict | None = None, train_state: dict | None = None, dtype=None) -> Path:
     "Save a VQ-VAE as a dsr_nb checkpoint folder."
     return save_checkpoint(path, model.state_dict(), model.cfg, {"kind": "vqvae", **(meta or {})}, train_state, dtype)
@@ -182,8 +168,7 @@ def load_vqvae(path) -> VQVAE:
 
 def bundled_vqvae(preset: str = "tiny") -> VQVAE:
     "The stage-1 VQ-VAE that ships inside the package (trained on the general corpus; see the end of this chapter)."
-    from importlib.resources import files
-    path = Path(str(files("dsr_nb") / "weights" / f"vqvae_{preset}"))
+    path = weights_root() / f"vqvae_{preset}"
     if not path.exists():
         raise FileNotFoundError(f"no bundled VQ-VAE for preset {preset!r} (looked in {path}); train one with `dsr-nb pretrain`")
     return load_vqvae(path)

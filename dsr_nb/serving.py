@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from .model import DSR, Prediction, UNFAMILIAR
 from .registry import read_meta
-from .data import to_tensor_image, resize, resize_mask, DataError
+from .images import to_tensor_image, resize, resize_mask, DataError
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
-from .pretrain import resolve_device
+from .devices import resolve_device
 from .pictures import (InputError, read_image, _upload_path, DISPLAY_SIDE, display_size, enlarge, to_uint8, _to_display, heat_overlay,
                                mask_overlay, perlin_mask, editor_mask)
 

@@ -8,7 +8,7 @@ import json, shutil, uuid
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
-from .data import DataError
+from .images import DataError
 
 # %% auto #0
 __all__ = ['SYNTHETIC_CATEGORIES', 'SYNTHETIC_DEFECTS', 'make_synthetic']

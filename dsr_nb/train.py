@@ -5,7 +5,6 @@
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
 import math, os, time
-from contextlib import contextmanager
 from dataclasses import dataclass, asdict, field, replace
 import torch
 import torch.nn as nn
@@ -22,13 +21,13 @@ from .perlin import perlin_masks
 from .streams import Streams
 from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
-from .pretrain import resolve_device, bundled_vqvae, random_crops, general_corpus
+from .pretrain import bundled_vqvae, random_crops, general_corpus
+from .devices import process_device, init_distributed, local_batch, _any_rank, _mean_over_ranks
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
 __all__ = ['TINY_LR', 'TrainConfig', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights', 'init_from_general',
-           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
-           'process_device', 'init_distributed', 'close_distributed', 'local_batch', 'rank_zero_first', 'TrainLog',
+           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog',
            'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
@@ -210,74 +209,6 @@ def stage3_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
     xa, m_gt = image_anomalies(x, perlin_masks(B, S, rng, device=x.device), rng, tcfg.p_anomalous)
     loss = stage3_loss(model, xa, m_gt, cfg, ups)
     return loss, {"focal_up": loss.item()}
-
-# %% ../nbs/11_train.ipynb #9011896c
-def process_device(device: str | torch.device = "auto") -> torch.device:
-    "This process's device: `resolve_device(device)`; under torchrun with CUDA, the GPU of LOCAL_RANK (made current)."
-    dev = resolve_device(str(device))
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return dev
-    if dev.type == "mps": raise ValueError("training in several processes needs CUDA GPUs (nccl) or the CPU (gloo), not MPS")
-    if dev.type == "cuda":
-        if dev.index is not None:
-            raise ValueError(f"device {str(device)!r}: under torchrun each process uses the GPU of its LOCAL_RANK; "
-                             f"give --device cuda (or auto)")
-        local, n = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
-        if local >= n: raise ValueError(f"LOCAL_RANK is {local}, but this machine has {n} GPUs: start at most {n} processes "
-                                        f"per machine (torchrun --nproc_per_node {n})")
-        dev = torch.device("cuda", local)
-        torch.cuda.set_device(dev)
-    return dev
-
-
-def init_distributed(device: str | torch.device = "auto") -> tuple[int, int]:
-    "Join the process group torchrun describes (NCCL on CUDA, gloo on the CPU) unless joined; → (rank, world size), (0, 1) alone."
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return 0, 1
-    if not dist.is_available(): raise RuntimeError("WORLD_SIZE > 1, but this PyTorch was built without torch.distributed")
-    dev = process_device(device)
-    if dev.type == "cuda": dist.init_process_group("nccl", device_id=dev)
-    else: dist.init_process_group("gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def close_distributed() -> None:
-    "Leave the process group, if this process is in one."
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
-
-
-def local_batch(batch_size: int, world: int) -> int:
-    "Images per process: the global `batch_size` split evenly over `world` processes."
-    if batch_size % world:
-        down, up = batch_size // world * world, (batch_size // world + 1) * world
-        raise ValueError(f"the batch size {batch_size} does not split evenly over {world} processes: it is the global batch "
-                         f"(all processes together), so use a multiple of {world}, e.g. {up if down == 0 else f'{down} or {up}'}")
-    return batch_size // world
-
-
-@contextmanager
-def rank_zero_first():
-    "Run the block in process 0 first, then in the others: for work that writes shared files (a data cache)."
-    multi = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-    if multi and dist.get_rank() != 0: dist.barrier()
-    try: yield
-    finally:
-        if multi and dist.get_rank() == 0: dist.barrier()
-
-
-def _any_rank(flag: bool, world: int, dev: torch.device) -> bool:
-    "Whether `flag` is true in any process (an all-reduce when there are several)."
-    if world == 1: return flag
-    t = torch.tensor([int(flag)], device=dev)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
-
-
-def _mean_over_ranks(parts: dict, world: int, dev: torch.device) -> dict:
-    "The loss terms averaged over the processes: the global batch's losses."
-    if world == 1: return parts
-    t = torch.tensor(list(parts.values()), dtype=torch.float64, device=dev)
-    dist.all_reduce(t)
-    return dict(zip(parts, (t / world).tolist()))
 
 # %% ../nbs/11_train.ipynb #95d97733
 @dataclass

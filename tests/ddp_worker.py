@@ -34,7 +34,8 @@ M.save_checkpoint, D._write_synthetic = spy_save, spy_write
 def lib(out: str) -> None:
     from dataclasses import asdict
     from dsr_nb.config import DSRConfig
-    from dsr_nb.train import TrainConfig, train_dsr, close_distributed
+    from dsr_nb.train import TrainConfig, train_dsr
+    from dsr_nb.devices import close_distributed
     images = (torch.rand(8, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     tcfg = TrainConfig.tiny().replace(batch_size=4, stage2_iters=3, stage3_iters=1, save_every=2, lr=2e-4)   # test_ddp.py bounds weight drift by this lr
     try:

@@ -368,7 +368,7 @@ def test_store_never_follows_a_linked_card_nor_shows_server_paths(models_dir, tm
     "A README.md that links out of its model folder is not served; a damaged model is one line without a path."
     import shutil
     from dsr_nb.serving import ModelStore
-    from dsr_nb.data import DataError
+    from dsr_nb.images import DataError
     secret = tmp_path / "secret.txt"; secret.write_text("server secret")
     linked = tmp_path / "linked"; shutil.copytree(models_dir / "weave", linked)
     (linked / "README.md").unlink(missing_ok=True); (linked / "README.md").symlink_to(secret)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dsr_nb.data import load_image, resize
+from dsr_nb.images import load_image, resize
 from dsr_nb.registry import weights_root
 from dsr_nb.export import OUTPUTS, check_onnx, read_metadata, run_onnx
 from dsr_nb.model import DSR

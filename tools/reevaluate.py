@@ -12,7 +12,7 @@ from pathlib import Path
 from dsr_nb.model import DSR
 from dsr_nb.data import open_dataset
 from dsr_nb.evaluate import evaluate_and_store, validation_metrics, comparison_table
-from dsr_nb.metrics import metrics_table
+from dsr_nb.report import metrics_table
 
 LOG_FILES = ("losses.csv", "diagnostics.csv", "training.png")
 
