@@ -293,8 +293,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters2", type=count(0), metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
     p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
-    p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's), "
-                   "uniform (random codes) or image (pasted textures) (default: latent)")
+    p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's rank window), "
+                   "uniform (random codes) or image (pasted textures) (default: the preset's, tiny uniform, paper latent)")
     p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
     p.add_argument("--vq", metavar="DIR|FILE", help="a stage-1 checkpoint from `dsr-nb pretrain`, or the authors' "
                    f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")

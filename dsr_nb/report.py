@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.axes import Axes
-from .metrics import (METRIC_KEYS, evaluate, pro_curve, _np, _as_binary, _as_scores, _check_pair, _check_maps,
-                            _need_both, _rank, _counts, _roc_points, _auroc_counts, _area_to)
+from .metrics import METRIC_KEYS, evaluate, pro_curve
+from .metrics import (_np, _as_binary, _as_scores, _check_pair, _check_maps, _need_both, _rank, _counts,
+    _roc_points, _auroc_counts, _area_to)
 
 # %% auto #0
 __all__ = ['metrics_table', 'save_metrics', 'plot_roc', 'plot_pro', 'plot_cases', 'save_report']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
-import math, os, time
+import math, time
 from dataclasses import dataclass, asdict, field, replace
 import torch
 import torch.nn as nn
@@ -66,7 +66,8 @@ class TrainConfig:
     @classmethod
     def tiny(cls) -> TrainConfig:
         "The CPU schedule of the tiny preset, with the settings chapter 11's probes found to make its object-specific path learn."
-        return cls(stage2_iters=800, stage3_iters=150, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100)
+        return cls(stage2_iters=800, stage3_iters=150, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100,
+                   anomalies="uniform")
 
     @classmethod
     def for_preset(cls, name: str) -> TrainConfig:
