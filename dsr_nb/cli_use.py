@@ -15,7 +15,7 @@ from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize, check_image_size
 from .devices import resolve_device
 from .model import DSR, UNFAMILIAR
-from .evaluate import evaluate_model, comparison_table, _plain, _baselines
+from .evaluate import evaluate_model, comparison_table, plain_metrics, try_baselines
 from .report import metrics_table
 
 # %% auto #0
@@ -51,10 +51,10 @@ def run_eval(args: argparse.Namespace) -> None:
     if args.baselines:
         try: train_ds = open_dataset(data, category, "train", model.cfg.img_size)
         except DataError as e: print(f"no baselines: {one_line(e)}"); train_ds = None
-        if train_ds is not None: table = _baselines(_plain(m), train_ds, test_ds, out, name)
+        if train_ds is not None: table = try_baselines(plain_metrics(m), train_ds, test_ds, out, name)
     print(f"{args.model} on {len(test_ds)} test images of {data}" + (f"/{category}" if category else "")
           + f" ({sum(test_ds.labels)} anomalous); report in {out}\n")
-    print(metrics_table(_plain(m), name))
+    print(metrics_table(plain_metrics(m), name))
     if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
     print(f"wall time {time.time() - t0:.1f} s")
 

@@ -17,8 +17,8 @@ from .baselines import evaluate_baselines
 from .devices import resolve_device
 
 # %% auto #0
-__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table', 'labelled_test_split',
-           'validation_metrics', 'evaluate_and_store']
+__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table', 'labelled_test_split', 'plain_metrics',
+           'try_baselines', 'validation_metrics', 'evaluate_and_store']
 
 # %% ../nbs/12a_evaluate.ipynb #fb29c03e
 @torch.inference_mode()
@@ -78,11 +78,11 @@ def labelled_test_split(data: str, category: str | None, img_size: int):
         return None, f"its test split has only {'anomalous' if ds.labels[0] else 'normal'} images"
     return ds, ""
 
-def _plain(metrics: dict) -> dict:
+def plain_metrics(metrics: dict) -> dict:
     "Metrics as JSON-friendly Python floats (None for missing or NaN)."
     return {k: None if v is None or v != v else float(v) for k, v in metrics.items()}
 
-def _baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) -> dict | None:
+def try_baselines(metrics: dict, train_ds, test_ds, out: Path, name: str | None) -> dict | None:
     "compare_with_baselines, or None (with a line saying why) if the baselines cannot run on this data."
     try: return compare_with_baselines(metrics, train_ds, test_ds, out, name or "DSR")
     except (DataError, ValueError) as e:
@@ -94,7 +94,7 @@ def validation_metrics(model: DSR, data: str, category: str | None, batch_size: 
     try: val = open_dataset(data, category, "val", model.cfg.img_size)
     except DataError as e: return None, e
     if len(set(val.labels)) < 2: return None, "its validation split does not hold both normal and anomalous images"
-    return _plain(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
+    return plain_metrics(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
 
 def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
                        train_ds=None, files: dict | None = None, val_metrics: dict | None = None) -> tuple[dict, dict | None]:
@@ -102,12 +102,12 @@ def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, prog
     tmp = out.with_name(out.name + ".eval-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     thr = (val_metrics["image_threshold"], val_metrics["pixel_threshold"]) if val_metrics else None
-    metrics = _plain(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
-    table = _baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
+    metrics = plain_metrics(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
+    table = try_baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
     img_thr, px_thr = thr if thr else (metrics["image_threshold"], metrics["pixel_threshold"])
     model.meta.update(image_threshold=img_thr, threshold_split="val" if thr else "test", metrics=metrics, test_images=len(test_ds))
     if val_metrics: model.meta["val_metrics"] = val_metrics
-    if table: model.meta["baselines"] = {k.removeprefix("baseline: "): _plain(v) for k, v in list(table.items())[1:]}
+    if table: model.meta["baselines"] = {k.removeprefix("baseline: "): plain_metrics(v) for k, v in list(table.items())[1:]}
     if px_thr is not None: model.meta["pixel_threshold"] = px_thr
     model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
     shutil.rmtree(out / "eval", ignore_errors=True)
