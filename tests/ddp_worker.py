@@ -1,6 +1,7 @@
 """One process of the multi-process tests in test_ddp.py (started by torchrun, or alone for the reference run).
 
-    python ddp_worker.py lib OUT SPY         # train_dsr on a fixed random image tensor (3 + 1 iterations, batch 4)
+    python ddp_worker.py lib OUT SPY [ANOMALIES]   # train_dsr on a fixed random image tensor (3 + 1 iterations,
+                                                   # batch 4; stage-2 anomalies "latent" (default) or "uniform")
     python ddp_worker.py cli SPY ARGS...     # dsr_nb.cli.main(ARGS)
 
 In both modes the process records which files it wrote (checkpoints, the synthetic data cache) and writes that
@@ -31,14 +32,14 @@ def spy_write(work, *a, **kw):
 M.save_checkpoint, D._write_synthetic = spy_save, spy_write
 
 
-def lib(out: str) -> None:
+def lib(out: str, anomalies: str = "latent") -> None:
     from dataclasses import asdict
     from dsr_nb.config import DSRConfig
     from dsr_nb.train import TrainConfig, train_dsr
     from dsr_nb.devices import close_distributed
     images = (torch.rand(8, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     tcfg = TrainConfig.tiny().replace(batch_size=4, stage2_iters=3, stage3_iters=1, save_every=2, lr=2e-4,   # test_ddp.py bounds weight drift by this lr
-                                      anomalies="latent")   # the rank window, whose rounding drift the tolerances were set on
+                                      anomalies=anomalies)
     try:
         _, log = train_dsr(images, DSRConfig.tiny(), tcfg, out=out, seed=1, device="cpu", progress=False)
         record["log"] = asdict(log)
@@ -50,7 +51,7 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     spy = Path(sys.argv[3] if mode == "lib" else sys.argv[2])
     try:
-        if mode == "lib": lib(sys.argv[2])
+        if mode == "lib": lib(*sys.argv[2:3], *sys.argv[4:5])
         else:
             from dsr_nb.cli import main
             main(sys.argv[3:])

@@ -42,22 +42,29 @@ def records(spy: Path) -> dict[int, dict]:
     return {int(p.stem[4:]): json.loads(p.read_text()) for p in spy.glob("rank*.json")}
 
 
-def test_two_processes_train_like_one(work, env):
+@pytest.mark.parametrize("anomalies", ["latent", "uniform"])     # DSR's rank window, and the tiny preset's default
+def test_two_processes_train_like_one(work, env, anomalies):
     "2 processes × 2 images against 1 process × 4 images, same seed: the same losses and (nearly all) the same weights."
     runs = {}
     for name, launcher in (("ddp", TORCHRUN), ("single", [sys.executable])):
+        name = f"{name}-{anomalies}"
         spy = work / f"spy-{name}"; spy.mkdir()
-        ok(run([*launcher, WORKER, "lib", work / name, spy], env, work))
-        runs[name] = records(spy)
+        ok(run([*launcher, WORKER, "lib", work / name, spy, anomalies], env, work))
+        runs[name.split("-")[0]] = records(spy)
     ddp, single = runs["ddp"], runs["single"]
     assert sorted(ddp) == [0, 1] and ddp[0]["world"] == 2 and single[0]["world"] == 1
     # only process 0 wrote: the checkpoint after iteration 2 and the finished model
-    assert ddp[0]["saves"] == [str(work / "ddp")] * 2 and single[0]["saves"] == [str(work / "single")] * 2
+    assert ddp[0]["saves"] == [str(work / f"ddp-{anomalies}")] * 2 and single[0]["saves"] == [str(work / f"single-{anomalies}")] * 2
     assert ddp[1]["saves"] == []
-    # the losses (DDP: averaged over the processes) of every iteration
+    # the losses (DDP: averaged over the processes) of every iteration. Stage 2's agree to 2e-5. Stage 3 starts from
+    # stage 2's weights, which carry the rounding drift described below, so its loss may differ by a little more:
+    # 3.1e-5 of 0.226 with uniform codes (2026-12-02); 2e-4 of the loss is the bar. A loss not averaged over the
+    # processes, or a batch split wrongly, differs by percents.
     for stage in ("stage2", "stage3"):
         for a, b in zip(ddp[0]["log"][stage], single[0]["log"][stage], strict=True):
-            for k in a.keys() - {"seconds"}: assert abs(a[k] - b[k]) < 2e-5, (stage, k, a[k], b[k])
+            for k in a.keys() - {"seconds"}:
+                tol = 2e-5 if stage == "stage2" else max(2e-5, 2e-4 * abs(b[k]))
+                assert abs(a[k] - b[k]) < tol, (stage, k, a[k], b[k])
     no_clock = lambda log: [{k: v for k, v in d.items() if k != "seconds"} for d in log]
     for stage in ("stage2", "stage3"): assert no_clock(ddp[1]["log"][stage]) == no_clock(ddp[0]["log"][stage])   # all log the global losses
     # the weights: the gradients agree to float rounding (chapter 11), but Adam's first steps move each weight by
@@ -65,7 +72,7 @@ def test_two_processes_train_like_one(work, env):
     # biases that InstanceNorm cancels, a few others) may move either way. Nearly all agree to 1e-5; none can
     # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr (10–25% within 1e-5);
     # with it, 93% (the upsampler, whose inputs carry stage 2's rounding) to 100%: the bar sits at 90%.
-    a, b = DSR.load(work / "ddp").state_dict(), DSR.load(work / "single").state_dict()
+    a, b = DSR.load(work / f"ddp-{anomalies}").state_dict(), DSR.load(work / f"single-{anomalies}").state_dict()
     lr, steps = 2e-4, 4                                        # the lr ddp_worker.py trains with
     report = []
     for module in ("srm_lo", "srm_hi", "decoder", "adm", "ups"):
