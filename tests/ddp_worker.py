@@ -2,7 +2,7 @@
 
     python ddp_worker.py lib OUT SPY [ANOMALIES]   # train_dsr on a fixed random image tensor (3 + 1 iterations,
                                                    # batch 4; stage-2 anomalies "latent" (default) or "uniform")
-    python ddp_worker.py cli SPY ARGS...     # dsr_nb.cli.main(ARGS)
+    python ddp_worker.py cli SPY ARGS...           # dsr_nb.cli.main(ARGS)
 
 In both modes the process records which files it wrote (checkpoints, the synthetic data cache) and writes that
 record, with its training log, to SPY/rank<RANK>.json when it ends: the tests check that only process 0 wrote.
@@ -51,7 +51,7 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     spy = Path(sys.argv[3] if mode == "lib" else sys.argv[2])
     try:
-        if mode == "lib": lib(*sys.argv[2:3], *sys.argv[4:5])
+        if mode == "lib": lib(sys.argv[2], *sys.argv[4:5])            # OUT and, if given, ANOMALIES
         else:
             from dsr_nb.cli import main
             main(sys.argv[3:])

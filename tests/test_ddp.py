@@ -10,7 +10,6 @@ from interrupt import ctrl_c_after_first_checkpoint
 import torch
 
 from dsr_nb.model import DSR
-from dsr_nb.train import TrainConfig
 
 torch.set_num_threads(1)
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -45,16 +44,15 @@ def records(spy: Path) -> dict[int, dict]:
 @pytest.mark.parametrize("anomalies", ["latent", "uniform"])     # DSR's rank window, and the tiny preset's default
 def test_two_processes_train_like_one(work, env, anomalies):
     "2 processes × 2 images against 1 process × 4 images, same seed: the same losses and (nearly all) the same weights."
-    runs = {}
-    for name, launcher in (("ddp", TORCHRUN), ("single", [sys.executable])):
-        name = f"{name}-{anomalies}"
-        spy = work / f"spy-{name}"; spy.mkdir()
-        ok(run([*launcher, WORKER, "lib", work / name, spy, anomalies], env, work))
-        runs[name.split("-")[0]] = records(spy)
+    runs, out = {}, {kind: work / f"{kind}-{anomalies}" for kind in ("ddp", "single")}
+    for kind, launcher in (("ddp", TORCHRUN), ("single", [sys.executable])):
+        spy = work / f"spy-{kind}-{anomalies}"; spy.mkdir()
+        ok(run([*launcher, WORKER, "lib", out[kind], spy, anomalies], env, work))
+        runs[kind] = records(spy)
     ddp, single = runs["ddp"], runs["single"]
     assert sorted(ddp) == [0, 1] and ddp[0]["world"] == 2 and single[0]["world"] == 1
     # only process 0 wrote: the checkpoint after iteration 2 and the finished model
-    assert ddp[0]["saves"] == [str(work / f"ddp-{anomalies}")] * 2 and single[0]["saves"] == [str(work / f"single-{anomalies}")] * 2
+    assert ddp[0]["saves"] == [str(out["ddp"])] * 2 and single[0]["saves"] == [str(out["single"])] * 2
     assert ddp[1]["saves"] == []
     # the losses (DDP: averaged over the processes) of every iteration. Stage 2's agree to 2e-5. Stage 3 starts from
     # stage 2's weights, which carry the rounding drift described below, so its loss may differ by a little more:
@@ -72,7 +70,7 @@ def test_two_processes_train_like_one(work, env, anomalies):
     # biases that InstanceNorm cancels, a few others) may move either way. Nearly all agree to 1e-5; none can
     # differ by more than 2·lr per step. Without gradient averaging most weights differ by ~lr (10–25% within 1e-5);
     # with it, 93% (the upsampler, whose inputs carry stage 2's rounding) to 100%: the bar sits at 90%.
-    a, b = DSR.load(work / f"ddp-{anomalies}").state_dict(), DSR.load(work / f"single-{anomalies}").state_dict()
+    a, b = DSR.load(out["ddp"]).state_dict(), DSR.load(out["single"]).state_dict()
     lr, steps = 2e-4, 4                                        # the lr ddp_worker.py trains with
     report = []
     for module in ("srm_lo", "srm_hi", "decoder", "adm", "ups"):
