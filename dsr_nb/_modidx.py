@@ -440,6 +440,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'dsr_nb.train.load_train_images': ('train.html#load_train_images', 'dsr_nb/train.py'),
                               'dsr_nb.train.random_rotate': ('train.html#random_rotate', 'dsr_nb/train.py'),
                               'dsr_nb.train.stage2_loss': ('train.html#stage2_loss', 'dsr_nb/train.py'),
+                              'dsr_nb.train.stage2_lr_factor': ('train.html#stage2_lr_factor', 'dsr_nb/train.py'),
                               'dsr_nb.train.stage2_step': ('train.html#stage2_step', 'dsr_nb/train.py'),
                               'dsr_nb.train.stage3_loss': ('train.html#stage3_loss', 'dsr_nb/train.py'),
                               'dsr_nb.train.stage3_step': ('train.html#stage3_step', 'dsr_nb/train.py'),

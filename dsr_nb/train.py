@@ -5,6 +5,7 @@
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
 import math, time
+from functools import partial
 from dataclasses import dataclass, asdict, field, replace
 import torch
 import torch.nn as nn
@@ -26,9 +27,9 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TrainConfig', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights', 'init_from_general',
-           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog',
-           'train_dsr', 'learned']
+__all__ = ['TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights',
+           'init_from_general', 'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss',
+           'stage3_step', 'TrainLog', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
@@ -41,6 +42,7 @@ class TrainConfig:
     stage3_iters: int = 50_000
     lr: float = 2e-4
     lr_drop_at: float = 0.8          # fraction of stage 2 after which the learning rate is ×0.1
+    warmup_iters: int = 0            # stage 2's learning rate rises linearly from lr/warmup_iters to lr over these iterations
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
@@ -58,7 +60,8 @@ class TrainConfig:
             raise ValueError(f"anomalies must be 'latent', 'uniform' or 'image', got {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
-        if self.stage2_iters < 0 or self.stage3_iters < 0: raise ValueError("iteration counts cannot be negative")
+        if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:
+            raise ValueError("iteration counts cannot be negative")
 
     @classmethod
     def paper(cls) -> TrainConfig: return cls()
@@ -75,6 +78,12 @@ class TrainConfig:
         return cls.tiny() if name == "tiny" else cls.paper()
 
     def replace(self, **kw) -> TrainConfig: return replace(self, **kw)
+
+# %% ../nbs/11_train.ipynb #c6aa62d2
+def stage2_lr_factor(tcfg: TrainConfig, it: int) -> float:
+    "Stage 2's learning rate at iteration `it` as a multiple of `tcfg.lr`: the warm-up ramp times the ×0.1 step."
+    drop = 0.1 if it >= max(1, int(tcfg.lr_drop_at * tcfg.stage2_iters)) else 1.0
+    return drop * min(1.0, (it + 1) / tcfg.warmup_iters) if tcfg.warmup_iters else drop
 
 # %% ../nbs/11_train.ipynb #78db47d4
 def random_rotate(x: torch.Tensor, p: float, generator: torch.Generator | Streams | None = None, max_deg: float = 90.0,
@@ -276,7 +285,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
     textures = general_corpus() if tcfg.anomalies == "image" else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
-    sched2 = torch.optim.lr_scheduler.MultiStepLR(opt2, [max(1, int(tcfg.lr_drop_at * tcfg.stage2_iters))], 0.1)
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
     log, start = TrainLog(), 0
     total = tcfg.stage2_iters + tcfg.stage3_iters
@@ -289,7 +298,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if ck.train_state is None: raise CheckpointError(f"{out} is a finished model, there is nothing to resume")
         load_matching(model, ck.weights, source=str(out))
         st = ck.train_state
-        opt2.load_state_dict(st["opt2"]); sched2.load_state_dict(st["sched2"]); opt3.load_state_dict(st["opt3"])
+        opt2.load_state_dict(st["opt2"]); opt3.load_state_dict(st["opt3"])
+        sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up existed hold a MultiStepLR's state
         log = TrainLog(**st["log"]); start = st["iteration"]
     run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
                 "codes_seen": codes_seen, **(meta or {})}

@@ -1,0 +1,57 @@
+"""Which image-score kernel should a model use? Chosen on the validation split, reported once on the test split.
+
+    python benchmarks/score_kernel.py dsr_nb/weights/models/elpv-mono --data elpv --category mono
+
+DSR scores an image by the maximum of its coarse anomaly map M after a k×k mean filter (`image_score`). The
+tiny preset uses k = 11 at 128×128 (the paper: 21 at 256×256). This script runs the model once on the
+validation and the test split, then scores both with every kernel of `--kernels` (and with the map's mean,
+"mean"), and prints one Markdown table: image AUROC per kernel on each split, the kernel the validation
+split picks, and the stored kernel. Only the validation column may choose; the test column is read once.
+"""
+import argparse, torch
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from dsr_nb.model import DSR
+from dsr_nb.data import open_dataset
+from dsr_nb.detection import image_score
+
+
+def coarse_maps(model: DSR, ds, batch_size: int = 16) -> tuple[torch.Tensor, np.ndarray]:
+    "M[:, 1] (N×S×S) of every image of ds, and its labels."
+    maps = []
+    for s in range(0, len(ds), batch_size):
+        x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S
+        maps.append(model.predict(x, batch_size=batch_size).coarse_map)
+    return torch.cat(maps), np.asarray(ds.labels)
+
+
+def scores(m1: torch.Tensor, kernel) -> np.ndarray:
+    "Image scores from M[:, 1] (N×S×S): the max of the k×k mean, or the plain mean for kernel 'mean'."
+    if kernel == "mean": return m1.mean((1, 2)).numpy()
+    m = torch.stack([1 - m1, m1], 1)                                  # N×2×S×S, as image_score expects
+    return image_score(m, kernel).numpy()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model"); p.add_argument("--data", required=True); p.add_argument("--category")
+    p.add_argument("--kernels", default="1,3,5,7,11,15,21,31,45,63")
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    model = DSR.load(a.model)
+    kernels = [int(k) for k in a.kernels.split(",")] + ["mean"]
+    auc = {}
+    for split in ("val", "test"):
+        m1, y = coarse_maps(model, open_dataset(a.data, a.category, split, model.cfg.img_size))
+        auc[split] = {k: roc_auc_score(y, scores(m1, k)) for k in kernels}
+    pick = max(kernels, key=lambda k: auc["val"][k])
+    print(f"# {a.model} on {a.data}/{a.category or ''}: stored kernel {model.cfg.score_kernel}, validation picks {pick}")
+    print("| kernel | val image AUROC | test image AUROC |\n|---|---:|---:|")
+    for k in kernels:
+        mark = " (picked)" if k == pick else (" (stored)" if k == model.cfg.score_kernel else "")
+        print(f"| {k}{mark} | {100 * auc['val'][k]:.1f} | {100 * auc['test'][k]:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
