@@ -6,7 +6,7 @@
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
 `--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
 on the test split next to the trivial baselines, and prints the table. At another `img_size` (a multiple of
-8) the bundled stage-1 VQ-VAE still serves: it is convolutional. The score kernel stays the preset's (11)
+32) the bundled stage-1 VQ-VAE still serves: it is convolutional. The score kernel stays the preset's (11)
 unless `--model` changes it. Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
 """
@@ -27,9 +27,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
-    cfg = DSRConfig.tiny().replace(**json.loads(a.model))
-    if cfg.img_size % 8: p.error(f"img_size must be a multiple of 8 (the lo level is 1/8 of the input), got {cfg.img_size}")
-    tcfg = TrainConfig.tiny().replace(stage2_iters=a.iters2, stage3_iters=a.iters3, **json.loads(a.train))
+    try:
+        cfg = DSRConfig.tiny().replace(**json.loads(a.model))
+        tcfg = TrainConfig.tiny().replace(stage2_iters=a.iters2, stage3_iters=a.iters3, **json.loads(a.train))
+    except (ValueError, TypeError) as e: p.error(f"--model/--train: {e}")    # bad JSON, unknown field, invalid value
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}
