@@ -10,27 +10,23 @@ on the test split next to the trivial baselines, and prints the table. At anothe
 unless `--model` changes it. Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
 """
-import argparse, json, time
+import argparse, time
 from pathlib import Path
-from dsr_nb.config import DSRConfig
-from dsr_nb.train import TrainConfig, train_dsr
+from dsr_nb.train import train_dsr
 from dsr_nb.data import open_dataset
 from dsr_nb.evaluate import labelled_test_split, validation_metrics, evaluate_and_store, comparison_table
+from overrides import add_override_args, tiny_configs                      # benchmarks/overrides.py
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="elpv"); p.add_argument("--category", default="poly")
-    p.add_argument("--model", default="{}", help="JSON of DSRConfig changes to the tiny preset")
-    p.add_argument("--train", default="{}", help="JSON of TrainConfig changes to the tiny schedule")
+    add_override_args(p)
     p.add_argument("--iters2", type=int, default=800); p.add_argument("--iters3", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
-    try:
-        cfg = DSRConfig.tiny().replace(**json.loads(a.model))
-        tcfg = TrainConfig.tiny().replace(stage2_iters=a.iters2, stage3_iters=a.iters3, **json.loads(a.train))
-    except (ValueError, TypeError) as e: p.error(f"--model/--train: {e}")    # bad JSON, unknown field, invalid value
+    cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters2, stage3_iters=a.iters3)
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}

@@ -15,15 +15,15 @@ and the fraction of codes it keeps: the cheapest test of whether an SRM layout c
 
 Run one probe at a time on an idle machine; results go to benchmarks/probes/README.md by hand.
 """
-import argparse, json, sys, time
+import argparse, sys, time
 import torch
 import torch.nn.functional as F
 from dsr_nb.subspace import SubspaceRestriction
 from dsr_nb.pretrain import bundled_vqvae
-from dsr_nb.config import DSRConfig
 from dsr_nb.data import open_dataset
-from dsr_nb.train import TrainConfig, train_dsr, load_train_images, draw_batch
+from dsr_nb.train import train_dsr, load_train_images, draw_batch
 from dsr_nb.streams import Streams
+from overrides import add_override_args, tiny_configs                      # benchmarks/overrides.py
 
 KEYS = ("keep_lo", "keep_hi", "restore_lo", "restore_hi", "spc_ratio", "adm_ap", "anomalous_frac")
 
@@ -32,14 +32,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="synthetic"); p.add_argument("--category", default="weave")
     p.add_argument("--iters", type=int, default=300); p.add_argument("--every", type=int, default=100)
-    p.add_argument("--model", default="{}", help="JSON of DSRConfig changes to the tiny preset")
-    p.add_argument("--train", default="{}", help="JSON of TrainConfig changes to the tiny schedule")
+    add_override_args(p)
     p.add_argument("--threads", type=int, default=2); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--srm-only", action="store_true", help="train one hi SRM alone on normal codes (see above)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    cfg = DSRConfig.tiny().replace(**json.loads(a.model))
-    tcfg = TrainConfig.tiny().replace(stage2_iters=a.iters, stage3_iters=0, diag_every=a.every, **json.loads(a.train))
+    cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters, stage3_iters=0, diag_every=a.every)
     images = load_train_images(open_dataset(a.data, a.category, "train", cfg.img_size), progress=False)
     if a.srm_only: return srm_only(images, cfg, tcfg, a)
     t0 = time.time()

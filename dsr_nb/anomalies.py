@@ -13,7 +13,7 @@ from .vqvae import VQVAE, Encoding
 from .streams import Streams
 
 # %% auto #0
-__all__ = ['LEVELS', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
+__all__ = ['LEVELS', 'MODES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
            'select_images', 'lo_reach', 'requantize_hi', 'sample_latent_anomalies', 'image_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
@@ -53,21 +53,25 @@ def rank_window(strength: torch.Tensor, num_codes: int, exclude_frac: float = 0.
     return lo, hi
 
 
+MODES = ("latent", "uniform", "mixed")   # the rank window, the whole codebook, or per image either (a fair coin)
+
+
 def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook: torch.Tensor,
                   strength: torch.Tensor, generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
                   mode: str = "latent", key: str = "codes", chunk: int = 1 << 25) -> torch.Tensor:
-    "Swap the codes of q (N×D×h×w) under mask (N×1×h×w) for codes of the rank window of z; `strength` is N (CPU)."
+    "Swap the codes of q (N×D×h×w) under mask (N×1×h×w) for codes of z's rank window (`mode` 'latent'), the whole codebook ('uniform') or, per image, either ('mixed'); `strength` is N (CPU)."
     n, d, h, w = z.shape
     K = codebook.shape[0]
-    if mode not in ("latent", "uniform"): raise ValueError(f"mode must be 'latent' or 'uniform', got {mode!r}")
+    if mode not in MODES: raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     cells = rearrange(mask, "n 1 h w -> (n h w)").nonzero().squeeze(1)    # M masked cells: only they change
     if isinstance(generator, Streams):                                    # every cell's number from its image's stream
         generator.require(n)
         u = rearrange(generator.uniform(key, h, w, device=z.device), "n h w -> (n h w)")[cells]
     else:
         u = torch.rand(len(cells), generator=generator, device=z.device)  # M
+    anywhere = (u * K).long().clamp(max=K - 1)                            # M: a code drawn from the whole codebook
     if mode == "uniform":
-        chosen = (u * K).long().clamp(max=K - 1)
+        chosen = anywhere
     else:
         lo, hi = rank_window(strength, K, exclude_frac)                   # int, N (CPU)
         k_cell = hi.to(z.device)[cells // (h * w)]                        # M: each cell's window end
@@ -80,6 +84,10 @@ def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook
             c = slice(s, s + step)
             order = code_distances(flat[c], codebook).topk(kmax, dim=1, largest=False).indices   # m×kmax, nearest first
             chosen[c] = order.gather(1, rank[c, None])[:, 0]
+        if mode == "mixed":                                               # heads: the whole codebook, for the image
+            coin = (generator.uniform(key + ".mode", 1, device="cpu")[:, 0] if isinstance(generator, Streams)
+                    else torch.rand(n, generator=generator, device=z.device).cpu())   # N, on the host
+            chosen = torch.where((coin < 0.5).to(z.device)[cells // (h * w)], anywhere, chosen)
     out = rearrange(q, "n d h w -> (n h w) d").clone()
     out[cells] = codebook[chosen].to(q.dtype)
     return rearrange(out, "(n h w) d -> n d h w", n=n, h=h, w=w)

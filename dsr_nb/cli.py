@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #c1bc7ab5
 from __future__ import annotations
-import argparse, json, os, shlex, sys, time
+import argparse, contextlib, io, json, os, shlex, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,7 +24,8 @@ from .report import metrics_table
 
 # %% auto #0
 __all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
-           'run', 'main', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train', 'load_stage1']
+           'run', 'main', 'run_cli', 'expect_user_error', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train',
+           'load_stage1']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -161,6 +162,23 @@ def main(argv: list[str] | None = None) -> None:
         if _rank() == 0: print(f"{PROG}: error: {one_line(e)}", file=sys.stderr)   # under torchrun: once
         raise SystemExit(2) from None
 
+# %% ../nbs/13_cli.ipynb #9d767aa2
+def run_cli(*argv) -> tuple[int, str, str]:
+    "Run `main(argv)` in this process (arguments may be paths or numbers); returns (exit code, stdout, stderr)."
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: main([str(a) for a in argv])
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+def expect_user_error(*argv, contains: str = ""):
+    "Check that `dsr-nb argv` fails with exit code 2 and exactly one line `dsr-nb: error: ...` containing `contains`."
+    code, out, err = run_cli(*argv)
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), (code, err)
+    assert contains in lines[0] and "Traceback" not in err, lines[0]
+    return lines[0]
+
 # %% ../nbs/13_cli.ipynb #a877367d
 def prepare_out(out: str | Path, kind: str, cfg: DSRConfig, resume: bool = False, overwrite: bool = False) -> dict | None:
     "Check that a run of `kind` ('vqvae' or 'dsr') may write to `out`; with `resume`, return the meta of the run to continue."
@@ -293,8 +311,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters2", type=count(0), metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
     p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
-    p.add_argument("--anomalies", choices=("latent", "uniform", "image"), help="stage-2 anomalies: latent (the paper's rank window), "
-                   "uniform (random codes) or image (pasted textures) (default: the preset's, tiny uniform, paper latent)")
+    p.add_argument("--anomalies", choices=("latent", "uniform", "mixed", "image"), help="stage-2 anomalies: latent (the paper's rank window), "
+                   "uniform (random codes), mixed (per image either) or image (pasted textures) (default: the preset's, tiny uniform, paper latent)")
     p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
     p.add_argument("--vq", metavar="DIR|FILE", help="a stage-1 checkpoint from `dsr-nb pretrain`, or the authors' "
                    f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")

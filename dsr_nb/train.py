@@ -46,7 +46,7 @@ class TrainConfig:
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
-    anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform" or "image"
+    anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform", "mixed" (per image either) or "image"
     save_every: int = 1000           # iterations between checkpoints
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
@@ -56,8 +56,8 @@ class TrainConfig:
         if self.decoder_init not in ("authors", "general"):
             raise ValueError(f"decoder_init must be 'authors' or 'general', got {self.decoder_init!r}")
         if self.diag_every < 0 or self.probe_size < 0: raise ValueError("diag_every and probe_size cannot be negative")
-        if self.anomalies not in ("latent", "uniform", "image"):
-            raise ValueError(f"anomalies must be 'latent', 'uniform' or 'image', got {self.anomalies!r}")
+        if self.anomalies not in ("latent", "uniform", "mixed", "image"):
+            raise ValueError(f"anomalies must be 'latent', 'uniform', 'mixed' or 'image', got {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
         if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:

@@ -88,7 +88,7 @@ def test_ctrl_c_stops_both_processes_and_resume_continues(work, env):
     spy.mkdir()
     argv = [*CLI, "--out", out, "--iters2", 40, "--iters3", 0, "--save-every", 1]
     p = ctrl_c_after_first_checkpoint([*TORCHRUN, WORKER, "cli", spy, *argv], out, env, work)   # reaches torchrun
-    stdout, stderr = p.stdout, p.stderr
+    stderr = p.stderr
     assert p.returncode != 0
     meta = json.loads((out / "config.json").read_text())["meta"]
     done = meta["iteration"]
