@@ -1,6 +1,6 @@
 """Is a defect visible in DSR's two reconstructions, and does the detector use what is there?
 
-    python benchmarks/recon_gap.py dsr_nb/weights/models/elpv-poly --figure docs/results/poly-gap.png
+    python benchmarks/recon_gap.py dsr_nb/weights/models/elpv-poly --figure docs/results/poly-gap.jpg
 
 DSR's detector sees only I_gen (the general decoder's picture) and I_spc (the object-specific one) and must
 flag where they disagree because of a defect. This script runs a model on its own test split (from its
@@ -22,16 +22,15 @@ images DSR scores lowest, with I_gen, I_spc, |I_gen − I_spc| and M.
 import argparse
 import numpy as np
 import torch
-import torch.nn.functional as F
-from einops import reduce
-from sklearn.metrics import roc_auc_score
 from dsr_nb.model import DSR
 from dsr_nb.data import open_dataset
+from dsr_nb.detection import image_score
+from dsr_nb.metrics import roc_auc
 
 
 def peak(d: torch.Tensor, k: int) -> torch.Tensor:
-    "Max over space of the k×k mean of d (N×H×W) → N, as `image_score` does for M."
-    return reduce(F.avg_pool2d(d[:, None], k, stride=1, padding=k // 2, count_include_pad=True), "n 1 h w -> n", "max")
+    "DSR's image score of a difference map d (N×H×W) → N: `image_score` reads channel 1 of an N×2×H×W map."
+    return image_score(torch.stack([1 - d, d], 1), k)
 
 
 def run(model: DSR, ds, batch_size: int = 16):
@@ -42,7 +41,6 @@ def run(model: DSR, ds, batch_size: int = 16):
     for s in range(0, len(ds), batch_size):
         x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S in [0, 1]
         p = model.predict(x, batch_size=batch_size)
-        x = F.interpolate(x, size=p.recon_general.shape[-1], mode="bilinear", antialias=True) if x.shape[-1] != p.recon_general.shape[-1] else x
         diffs = {"abs(I_gen − I_spc)": (p.recon_general - p.recon_specific).abs().mean(1),     # b×S×S, mean over RGB
                  "abs(x − I_spc)": (x - p.recon_specific).abs().mean(1),
                  "abs(x − I_gen)": (x - p.recon_general).abs().mean(1)}
@@ -92,7 +90,7 @@ def main(argv=None):
     for n, s in scores.items():
         m = means.get(n)
         cells = f"{m[y == 0].mean():.4f} | {m[y == 1].mean():.4f}" if m is not None else " | "
-        print(f"| {n} | {100 * roc_auc_score(y, s):.1f} | {cells} |")
+        print(f"| {n} | {100 * roc_auc(y, s):.1f} | {cells} |")
     if a.figure: figure(model, ds, scores["DSR"], y, a.figure)
 
 
