@@ -2,20 +2,36 @@
 
     python benchmarks/probe_full.py --data elpv --category poly --model '{"img_size": 64}' --iters2 2000 --iters3 400 --out runs/poly64
     python benchmarks/probe_full.py --data elpv --category mono --train '{"rot_prob2": 0, "rot_prob3": 0}' --out runs/mono-norot
+    python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "image"}' --max-beta 0 --out runs/mono-opaque
+    python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "latent"}' --model '{"strength_min": 0.05}' --strength-max 0.3 --out runs/mono-near
 
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
 `--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
 on the test split next to the trivial baselines, and prints the table. At another `img_size` (a multiple of
 32) the bundled stage-1 VQ-VAE still serves: it is convolutional. The score kernel stays the preset's (11)
-unless `--model` changes it. Run one probe at a time on an idle machine; results go to
+unless `--model` changes it. `--max-beta` changes how transparent image-space anomalies may be (the pasted
+picture's opacity is 1 − β, β ~ U[0, MAX_BETA); the library's 0.8 is the authors'). `--strength-max` narrows the
+rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRENGTH_MAX) instead of
+U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
 """
 import argparse, time
+from functools import partial
 from pathlib import Path
+import dsr_nb.train
 from dsr_nb.train import train_dsr
+from dsr_nb.anomalies import draw_plan
 from dsr_nb.data import open_dataset
 from dsr_nb.evaluate import labelled_test_split, validation_metrics, evaluate_and_store, comparison_table
 from overrides import add_override_args, tiny_configs                      # benchmarks/overrides.py
+
+
+def narrowed_plan(batch, generator=None, p_anomalous=0.5, strength_min=0.2, *, top=1.0):
+    "`draw_plan` with strengths mapped affinely from [strength_min, 1) onto [strength_min, top)."
+    plan = draw_plan(batch, generator, p_anomalous, strength_min)
+    squeeze = lambda s: strength_min + (s - strength_min) * (top - strength_min) / (1 - strength_min)
+    plan.strength_lo, plan.strength_hi = squeeze(plan.strength_lo), squeeze(plan.strength_hi)
+    return plan
 
 
 def main(argv=None):
@@ -24,12 +40,24 @@ def main(argv=None):
     add_override_args(p)
     p.add_argument("--iters2", type=int, default=800); p.add_argument("--iters3", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-beta", type=float, help="image-space anomalies: beta ~ U[0, MAX_BETA) (default: 0.8); 0: fully opaque")
+    p.add_argument("--strength-max", type=float, help="latent anomalies: strength s ~ U[strength_min, STRENGTH_MAX) (default: 1)")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters2, stage3_iters=a.iters3)
+    if a.max_beta is not None:
+        if tcfg.anomalies != "image": p.error("--max-beta acts on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
+        if not 0 <= a.max_beta <= 1: p.error(f"--max-beta must lie in [0, 1], got {a.max_beta}")
+        dsr_nb.train.texture_anomalies = partial(dsr_nb.train.texture_anomalies, max_beta=a.max_beta)   # what stage2_step calls
+    if a.strength_max is not None:
+        if tcfg.anomalies not in ("latent", "mixed"): p.error("--strength-max acts on the rank window: add --train '{\"anomalies\": \"latent\"}'")
+        if not cfg.strength_min < a.strength_max <= 1: p.error(f"--strength-max must lie in ({cfg.strength_min}, 1], got {a.strength_max}")
+        dsr_nb.train.draw_plan = partial(narrowed_plan, top=a.strength_max)                 # what stage2_step calls
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}
+    if a.max_beta is not None: meta["max_beta"] = a.max_beta
+    if a.strength_max is not None: meta["strength_max"] = a.strength_max
     model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed)
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)

@@ -10,7 +10,7 @@ split picks, and the stored kernel. Only the validation column may choose; the t
 """
 import argparse, torch
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from dsr_nb.metrics import roc_auc
 from dsr_nb.model import DSR
 from dsr_nb.data import open_dataset
 from dsr_nb.detection import image_score
@@ -44,7 +44,7 @@ def main():
     auc = {}
     for split in ("val", "test"):
         m1, y = coarse_maps(model, open_dataset(a.data, a.category, split, model.cfg.img_size))
-        auc[split] = {k: roc_auc_score(y, scores(m1, k)) for k in kernels}
+        auc[split] = {k: roc_auc(y, scores(m1, k)) for k in kernels}
     pick = max(kernels, key=lambda k: auc["val"][k])
     print(f"# {a.model} on {a.data}/{a.category or ''}: stored kernel {model.cfg.score_kernel}, validation picks {pick}")
     print("| kernel | val image AUROC | test image AUROC |\n|---|---:|---:|")

@@ -14,7 +14,7 @@ from .streams import Streams
 
 # %% auto #0
 __all__ = ['LEVELS', 'MODES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
-           'select_images', 'lo_reach', 'requantize_hi', 'sample_latent_anomalies', 'image_anomalies']
+           'select_images', 'lo_reach', 'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'image_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
 LEVELS = ("normal", "both", "lo", "hi")  # plan.level codes 0..3
@@ -130,6 +130,11 @@ def requantize_hi(vq: VQVAE, enc: Encoding, q_lo: torch.Tensor, m_lo: torch.Tens
     return z_hi, idx, q_hi
 
 
+def paste_codes(q: torch.Tensor, mask: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    "The codes of q (N×D×h×w) with those under mask (N×1×h×w) taken from `source` (N×D×h×w, another picture's codes)."
+    return torch.where(mask.bool(), source.to(q.dtype), q)
+
+
 def _rows(generator, idx):
     "The streams of images `idx`, or the one shared generator."
     return generator[idx] if isinstance(generator, Streams) else generator
@@ -137,8 +142,9 @@ def _rows(generator, idx):
 
 def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: AnomalyPlan,
                             generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
-                            mode: str = "latent") -> LatentAnomalies:
-    "Edit the codes of a clean encoding under `mask` (B×1×S×S) as `plan` says; see the text above."
+                            mode: str = "latent", foreign: Encoding | None = None) -> LatentAnomalies:
+    "Edit the codes of a clean encoding under `mask` (B×1×S×S) as `plan` says; see the text above. `mode` 'texture': the codes of `foreign`, the encoding of one foreign picture per image."
+    if mode == "texture" and foreign is None: raise ValueError("mode 'texture' needs `foreign`: the encoding of one foreign picture per image")
     B, S = mask.shape[0], mask.shape[-1]
     dev = enc.q_lo.device
     mask = mask * (plan.level > 0).float().view(B, 1, 1, 1).to(mask.device)        # normal images: no mask
@@ -147,8 +153,9 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     lo_idx = plan.uses_lo().nonzero().squeeze(1)                                     # host-side indices
     if len(lo_idx):
         d = lo_idx.to(dev)
-        q_lo[d] = replace_codes(enc.z_lo[d], enc.q_lo[d], m_lo[d], vq.vq_lo.embedding, plan.strength_lo[lo_idx],
-                                _rows(generator, lo_idx), exclude_frac, mode, key="codes.lo")
+        q_lo[d] = (paste_codes(enc.q_lo[d], m_lo[d], foreign.q_lo[d]) if mode == "texture" else
+                   replace_codes(enc.z_lo[d], enc.q_lo[d], m_lo[d], vq.vq_lo.embedding, plan.strength_lo[lo_idx],
+                                 _rows(generator, lo_idx), exclude_frac, mode, key="codes.lo"))
     both_idx = (plan.level == 1).nonzero().squeeze(1)
     z_hi, base_hi = enc.z_hi.clone(), enc.q_hi.clone()
     if len(both_idx):                                                                 # hi from the edited lo
@@ -159,8 +166,9 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     hi_idx = plan.uses_hi().nonzero().squeeze(1)
     if len(hi_idx):
         d = hi_idx.to(dev)
-        q_hi[d] = replace_codes(z_hi[d], base_hi[d], m_hi[d], vq.vq_hi.embedding, plan.strength_hi[hi_idx],
-                                _rows(generator, hi_idx), exclude_frac, mode, key="codes.hi")
+        q_hi[d] = (paste_codes(base_hi[d], m_hi[d], foreign.q_hi[d]) if mode == "texture" else
+                   replace_codes(z_hi[d], base_hi[d], m_hi[d], vq.vq_hi.embedding, plan.strength_hi[hi_idx],
+                                 _rows(generator, hi_idx), exclude_frac, mode, key="codes.hi"))
     coarse = torch.where((plan.level == 3).view(B, 1, 1, 1).to(dev), F.interpolate(m_hi, size=S, mode="nearest"),
                          F.interpolate(m_lo, size=S, mode="nearest"))
     return LatentAnomalies(q_lo, q_hi, coarse, plan)

@@ -18,7 +18,7 @@ from .vqvae import VQVAE, WeightsMismatch
 from .registry import OFFICIAL_VQ, weights_root
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, load_vqvae
 from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
-from .train import TrainConfig, train_dsr
+from .train import ANOMALY_SOURCES, TrainConfig, train_dsr
 from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
 from .report import metrics_table
 
@@ -311,8 +311,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters2", type=count(0), metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
     p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
-    p.add_argument("--anomalies", choices=("latent", "uniform", "mixed", "image"), help="stage-2 anomalies: latent (the paper's rank window), "
-                   "uniform (random codes), mixed (per image either) or image (pasted textures) (default: the preset's, tiny uniform, paper latent)")
+    p.add_argument("--anomalies", choices=ANOMALY_SOURCES, help="stage-2 anomalies: latent (the paper's rank window), uniform (random codes), "
+                   "mixed (per image either), texture (a foreign picture's codes) or image (pasted pictures) (default: the preset's, tiny uniform, paper latent)")
     p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
     p.add_argument("--vq", metavar="DIR|FILE", help="a stage-1 checkpoint from `dsr-nb pretrain`, or the authors' "
                    f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")
@@ -359,9 +359,9 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         raise CheckpointError(f"{out} is a finished model; there is nothing to resume (train again with --overwrite or another --out)")
     tcfg = _train_config(args, stored and stored.get("train"))
     seed = args.seed if args.seed is not None else (stored or {}).get("seed", 0)
-    if tcfg.anomalies == "image":
-        try: import skimage  # noqa: F401  (the textures of image anomalies are the general corpus)
-        except ImportError: raise CLIError("--anomalies image needs scikit-image: pip install 'dsr-nb[data]'") from None
+    if tcfg.anomalies in ("image", "texture"):
+        try: import skimage  # noqa: F401  (the foreign pictures of these anomalies are the general corpus)
+        except ImportError: raise CLIError(f"--anomalies {tcfg.anomalies} needs scikit-image: pip install 'dsr-nb[data]'") from None
     with rank_zero_first(): train_ds = open_dataset(args.data, args.category, "train", cfg.img_size)   # may write a cache
     if args.vq: vq = load_stage1(args.vq, cfg.name)
     else:

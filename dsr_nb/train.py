@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from tqdm import tqdm
 from .config import DSRConfig
-from .vqvae import VQVAE, load_matching
+from .vqvae import VQVAE, Encoding, load_matching
 from .model import DSR, seen_codes
 from .efficiency import keep_large_blocks
 from .detection import focal_loss
@@ -27,11 +27,12 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights',
-           'init_from_general', 'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss',
-           'stage3_step', 'TrainLog', 'train_dsr', 'learned']
+__all__ = ['ANOMALY_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
+           'init_weights', 'init_from_general', 'foreign_codes', 'texture_anomalies', 'Stage2Net', 'stage2_loss',
+           'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
+ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class TrainConfig:
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
-    anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform", "mixed" (per image either) or "image"
+    anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform", "mixed" (per image either), "texture" or "image"
     save_every: int = 1000           # iterations between checkpoints
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
@@ -56,8 +57,8 @@ class TrainConfig:
         if self.decoder_init not in ("authors", "general"):
             raise ValueError(f"decoder_init must be 'authors' or 'general', got {self.decoder_init!r}")
         if self.diag_every < 0 or self.probe_size < 0: raise ValueError("diag_every and probe_size cannot be negative")
-        if self.anomalies not in ("latent", "uniform", "mixed", "image"):
-            raise ValueError(f"anomalies must be 'latent', 'uniform', 'mixed' or 'image', got {self.anomalies!r}")
+        if self.anomalies not in ANOMALY_SOURCES:
+            raise ValueError(f"anomalies must be one of {', '.join(map(repr, ANOMALY_SOURCES))}, got {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
         if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:
@@ -135,14 +136,20 @@ def init_from_general(decoder: nn.Module, vq: VQVAE) -> None:
         getattr(decoder, name).load_state_dict(getattr(vq.decoder, name).state_dict())
 
 
+def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: int, device) -> Encoding:
+    "The encoding of one crop of the foreign `textures` per image of the batch (the crop `texture_anomalies` would paste)."
+    crops = [random_crops(textures, 1, size, rng.generator(j, "texture")) for j in range(len(rng))]
+    return vq.encode(torch.cat(crops).to(device))                                   # B×3×S×S → codes
+
+
 def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], generator: torch.Generator,
-                      p_anomalous: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
-    "DRÆM-style anomalies: crops of foreign `textures` blended into x (B×3×S×S) under masks (opacity 1 − β, β ~ U[0, 0.8))."
+                      p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
+    "DRÆM-style anomalies: crops of foreign `textures` blended into x (B×3×S×S) under masks (opacity 1 − β, β ~ U[0, max_beta))."
     B, _, S, _ = x.shape
     tex = random_crops(textures, B, S, generator).to(x.device, x.dtype)
     r = torch.rand(B, 2, generator=generator).to(x.device)
     masks = masks * (r[:, :1] < p_anomalous).to(x.dtype).view(B, 1, 1, 1)
-    beta = (r[:, 1:] * 0.8).to(x.dtype).view(B, 1, 1, 1)
+    beta = (r[:, 1:] * max_beta).to(x.dtype).view(B, 1, 1, 1)
     return masks * (beta * x + (1 - beta) * tex) + (1 - masks) * x, masks
 
 
@@ -193,7 +200,8 @@ def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
             q_lo, q_hi = enc_a.q_lo, enc_a.q_hi
         else:
             plan = draw_plan(B, rng, tcfg.p_anomalous, cfg.strength_min)
-            la = sample_latent_anomalies(vq, enc, masks, plan, rng, cfg.exclude_frac, tcfg.anomalies)
+            foreign = foreign_codes(vq, textures, rng, S, x.device) if tcfg.anomalies == "texture" else None
+            la = sample_latent_anomalies(vq, enc, masks, plan, rng, cfg.exclude_frac, tcfg.anomalies, foreign)
             q_lo, q_hi, m_gt = la.q_lo, la.q_hi, la.mask
         i_gen = vq.decode(q_lo, q_hi)                                              # I_gen shows the anomaly
     loss, parts = stage2_loss(model, x, (enc.q_lo, enc.q_hi), (q_lo, q_hi), m_gt, i_gen, cfg, net)
@@ -283,7 +291,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
         held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
-    textures = general_corpus() if tcfg.anomalies == "image" else None
+    textures = general_corpus() if tcfg.anomalies in ("image", "texture") else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
