@@ -4,6 +4,7 @@
     python benchmarks/probe_full.py --data elpv --category mono --train '{"rot_prob2": 0, "rot_prob3": 0}' --out runs/mono-norot
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "image"}' --max-beta 0 --out runs/mono-opaque
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "latent"}' --model '{"strength_min": 0.05}' --strength-max 0.3 --out runs/mono-near
+    python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "texture"}' --blend-beta 0.8 --out runs/mono-blend
 
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
 `--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
@@ -12,13 +13,16 @@ on the test split next to the trivial baselines, and prints the table. At anothe
 unless `--model` changes it. `--max-beta` changes how transparent image-space anomalies may be (the pasted
 picture's opacity is 1 − β, β ~ U[0, MAX_BETA); the library's 0.8 is the authors'). `--strength-max` narrows the
 rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRENGTH_MAX) instead of
-U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). Run one probe at a time on an idle machine; results go to
+U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). `--blend-beta` makes
+a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
+nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels. Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
 """
 import argparse, time
 from functools import partial
 from pathlib import Path
-import dsr_nb.train
+import torch
+import dsr_nb.anomalies, dsr_nb.train
 from dsr_nb.train import train_dsr
 from dsr_nb.anomalies import draw_plan
 from dsr_nb.data import open_dataset
@@ -34,6 +38,26 @@ def narrowed_plan(batch, generator=None, p_anomalous=0.5, strength_min=0.2, *, t
     return plan
 
 
+class BlendedPaste:
+    "`paste_codes` that snaps β q + (1 − β) q_foreign to the nearest code of the level, β ~ U[0, max_beta) per image."
+    def __init__(self, max_beta: float, img_size: int, seed: int):
+        self.max_beta, self.lo_size, self.vq = max_beta, img_size // 8, None
+        self.gen = torch.Generator().manual_seed(1000 + seed)
+
+    def wrap(self, sample):                                   # remembers the VQ-VAE that sample_latent_anomalies is given
+        def sample_and_remember(vq, *args, **kw):
+            self.vq = vq
+            return sample(vq, *args, **kw)
+        return sample_and_remember
+
+    def __call__(self, q: torch.Tensor, mask: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        vq = self.vq.vq_lo if q.shape[-1] == self.lo_size else self.vq.vq_hi
+        beta = (torch.rand(q.shape[0], 1, 1, 1, generator=self.gen) * self.max_beta).to(q.device, q.dtype)
+        blend = beta * q + (1 - beta) * source.to(q.dtype)                          # N×D×h×w
+        snapped = vq.lookup(vq.indices(blend)).to(q.dtype)                           # nearest codes, N×D×h×w
+        return torch.where(mask.bool(), snapped, q)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="elpv"); p.add_argument("--category", default="poly")
@@ -42,6 +66,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-beta", type=float, help="image-space anomalies: beta ~ U[0, MAX_BETA) (default: 0.8); 0: fully opaque")
     p.add_argument("--strength-max", type=float, help="latent anomalies: strength s ~ U[strength_min, STRENGTH_MAX) (default: 1)")
+    p.add_argument("--blend-beta", type=float, help="texture anomalies: codes nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA)")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters2, stage3_iters=a.iters3)
@@ -53,11 +78,18 @@ def main(argv=None):
         if tcfg.anomalies not in ("latent", "mixed"): p.error("--strength-max acts on the rank window: add --train '{\"anomalies\": \"latent\"}'")
         if not cfg.strength_min < a.strength_max <= 1: p.error(f"--strength-max must lie in ({cfg.strength_min}, 1], got {a.strength_max}")
         dsr_nb.train.draw_plan = partial(narrowed_plan, top=a.strength_max)                 # what stage2_step calls
+    if a.blend_beta is not None:
+        if tcfg.anomalies != "texture": p.error("--blend-beta acts on a foreign picture's codes: add --train '{\"anomalies\": \"texture\"}'")
+        if not 0 <= a.blend_beta <= 1: p.error(f"--blend-beta must lie in [0, 1], got {a.blend_beta}")
+        blend = BlendedPaste(a.blend_beta, cfg.img_size, a.seed)
+        dsr_nb.anomalies.paste_codes = blend                                              # what sample_latent_anomalies calls
+        dsr_nb.train.sample_latent_anomalies = blend.wrap(dsr_nb.train.sample_latent_anomalies)   # what stage2_step calls
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}
     if a.max_beta is not None: meta["max_beta"] = a.max_beta
     if a.strength_max is not None: meta["strength_max"] = a.strength_max
+    if a.blend_beta is not None: meta["blend_beta"] = a.blend_beta
     model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed)
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)
