@@ -28,8 +28,8 @@ from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
 __all__ = ['ANOMALY_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
-           'init_weights', 'init_from_general', 'foreign_codes', 'texture_anomalies', 'Stage2Net', 'stage2_loss',
-           'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog', 'train_dsr', 'learned']
+           'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes', 'texture_anomalies', 'Stage2Net',
+           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
@@ -134,6 +134,11 @@ def init_from_general(decoder: nn.Module, vq: VQVAE) -> None:
     "Copy the general decoder's tail (residual stack, both transposed convs) into the object-specific decoder, which has the same tail."
     for name in ("res", "up1", "up2"):
         getattr(decoder, name).load_state_dict(getattr(vq.decoder, name).state_dict())
+
+
+def foreign_pictures(vq: VQVAE, names: list[str] | None = None) -> list[torch.Tensor]:
+    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes."
+    return [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
 
 
 def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: int, device) -> Encoding:
@@ -291,7 +296,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
         held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
-    textures = general_corpus() if tcfg.anomalies in ("image", "texture") else None
+    textures = foreign_pictures(vq) if tcfg.anomalies in ("image", "texture") else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
