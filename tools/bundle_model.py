@@ -61,8 +61,7 @@ def anomaly_text(meta: dict) -> str:
     if src != default:
         text += f" Not the `{meta.get('preset', 'tiny')}` preset's default (`{default}`)."
     if src in ("texture", "image"):
-        text += (" The diagnostics below inject latent anomalies, which this model's detector was not trained on, so "
-                 "its AP there understates it.")
+        text += " The diagnostics below inject latent anomalies, which this model's detector was not trained on."
     return text
 
 
