@@ -39,3 +39,12 @@ def test_hand_edit_is_caught_and_notes_are_kept(tool, tmp_path, monkeypatch, cap
 def test_bundling_onto_itself_is_refused(tool):
     with pytest.raises(SystemExit, match="--card elpv-mono"):
         tool.main(str(tool.MODELS / "elpv-mono"), "elpv-mono")
+
+
+def test_diagnostics_marker_never_reaches_the_card(tool, tmp_path, monkeypatch):
+    monkeypatch.setattr(tool, "NOTES", tmp_path)
+    for text in ("Top.\n<!-- diagnostics -->", "Top.\n<!-- diagnostics --> \nStand-in.", "Top.\n<!-- diagnostics -->\n"):
+        (tmp_path / "m.md").write_text(text)                    # the marker last, without a newline; trailing blanks
+        top, diag = tool.read_notes("m")
+        assert top == "Top.\n\n" and "<!--" not in top + diag, (text, top, diag)
+    assert tool.read_notes("m")[1] == "" and tool.read_notes("absent") == ("", "")

@@ -12,7 +12,7 @@ The card is written only from the model's metadata, its `diagnostics.csv` and `t
 person has to say about one model (why this recipe, how it compares, warnings) goes in that notes file, which is
 inserted under the card's title, so that re-bundling never loses it.
 """
-import json, shutil, sys
+import json, re, shutil, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -70,7 +70,8 @@ def read_notes(name: str) -> tuple[str, str]:
     in for the training diagnostics of a run that recorded none (the text after a line `<!-- diagnostics -->`)."""
     p = NOTES / f"{name}.md"
     text = p.read_text() if p.is_file() else ""
-    top, _, diag = text.partition("<!-- diagnostics -->\n")
+    parts = re.split(r"^[ \t]*<!-- diagnostics -->[ \t]*$", text, maxsplit=1, flags=re.M)   # a line of its own,
+    top, diag = (parts + [""])[:2]                                                        # even the file's last one
     return (top.strip() + "\n\n" if top.strip() else ""), " ".join(diag.split())
 
 
