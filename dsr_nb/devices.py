@@ -4,7 +4,7 @@
 
 # %% ../nbs/11b_devices.ipynb #8162f8e3
 from __future__ import annotations
-import os
+import gc, os
 from contextlib import contextmanager
 import torch
 import torch.distributed as dist
@@ -58,8 +58,10 @@ def init_distributed(device: str | torch.device = "auto") -> tuple[int, int]:
 
 
 def close_distributed() -> None:
-    "Leave the process group, if this process is in one."
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    "Leave the process group, if this process is in one, once nothing holds it any more."
+    if dist.is_available() and dist.is_initialized():
+        gc.collect()                  # DDP wrappers left in reference cycles hold the group: free them now, not at exit
+        dist.destroy_process_group()
 
 
 def local_batch(batch_size: int, world: int) -> int:
