@@ -1,0 +1,57 @@
+"""How much of a run's score is the seed's luck, and would averaging seeds buy it back?
+
+    python benchmarks/seed_ensemble.py /work/runs/poly-4000-image /work/runs/poly-4000-image-seed1 \\
+        --data elpv --category poly
+
+Every model (a run folder or a bundled name, all trained on the same data) scores the validation and the test
+split once. The script prints one Markdown table: each model's image AUROC and AP on both splits, and those of
+the ensemble whose image score is the mean of the models' image scores (each model's score is the peak of its
+smoothed anomaly map, a probability, so the scales agree). Nothing is chosen here; the table only says whether
+the seeds' disagreement is noise that averaging removes (the ensemble above every member) or not.
+"""
+import argparse
+import numpy as np
+import torch
+from tqdm import tqdm
+from dsr_nb.data import open_dataset
+from dsr_nb.metrics import roc_auc, average_precision
+from dsr_nb.model import DSR
+
+
+@torch.inference_mode()
+def image_scores(model: DSR, ds, batch_size: int = 16) -> np.ndarray:
+    "The image score of every image of `ds` (N,)."
+    out = []
+    for s in range(0, len(ds), batch_size):
+        x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S
+        out.append(model.predict(x, batch_size=batch_size).score)
+    return torch.cat(out).numpy()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", help="two or more model folders or bundled names")
+    p.add_argument("--data", required=True); p.add_argument("--category")
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    if len(a.models) < 2: p.error("give at least two models to average")
+    torch.set_num_threads(a.threads)
+    models = [DSR.load(m) for m in a.models]
+    sizes = {m.cfg.img_size for m in models}
+    if len(sizes) > 1: p.error(f"the models take different input sizes {sorted(sizes)}; average models of one preset")
+    size = sizes.pop()
+    splits = {s: open_dataset(a.data, a.category, s, size) for s in ("val", "test")}
+    labels = {s: np.asarray(ds.labels) for s, ds in splits.items()}
+    scores = {name: {s: image_scores(m, ds) for s, ds in splits.items()}
+              for name, m in tqdm(zip(a.models, models), total=len(models), desc="models")}
+    scores["mean of the models' scores"] = {s: np.mean([v[s] for v in scores.values()], 0) for s in splits}
+    print(f"# seeds and their average on {a.data}/{a.category or ''} "
+          f"({len(labels['val'])} validation, {len(labels['test'])} test images)\n")
+    print("| model | val image AUROC | val image AP | test image AUROC | test image AP |\n|---|---:|---:|---:|---:|")
+    for name, sc in scores.items():
+        cells = [f"{100 * f(labels[s], sc[s]):.1f}" for s in ("val", "test") for f in (roc_auc, average_precision)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
