@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
-import math, time
+import math, time, warnings
 from functools import partial
 from dataclasses import dataclass, asdict, field, replace
 import torch
@@ -321,8 +321,12 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     if world > 1:                                                   # after resume: DDP starts from process 0's weights
         from torch.nn.parallel import DistributedDataParallel as DDP
         ids = [dev.index] if dev.type == "cuda" else None
-        net2 = DDP(net2, device_ids=ids, broadcast_buffers=False)
-        ups = DDP(model.ups, device_ids=ids, broadcast_buffers=False)
+        # torch 2.13 deprecates broadcast_buffers=False, but its own warning says to keep it until there is a way to
+        # leave buffers unsynced at init: silence that one warning, which every process would print twice
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+            net2 = DDP(net2, device_ids=ids, broadcast_buffers=False)
+            ups = DDP(model.ups, device_ids=ids, broadcast_buffers=False)
 
     def save(it, finished=False):
         if out is None or not main: return
