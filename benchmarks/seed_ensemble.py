@@ -18,16 +18,6 @@ from dsr_nb.metrics import roc_auc, average_precision
 from dsr_nb.model import DSR
 
 
-@torch.inference_mode()
-def image_scores(model: DSR, ds, batch_size: int = 16) -> np.ndarray:
-    "The image score of every image of `ds` (N,)."
-    out = []
-    for s in range(0, len(ds), batch_size):
-        x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S
-        out.append(model.predict(x, batch_size=batch_size).score)
-    return torch.cat(out).numpy()
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", help="two or more model folders or bundled names")
@@ -42,7 +32,8 @@ def main(argv=None):
     size = sizes.pop()
     splits = {s: open_dataset(a.data, a.category, s, size) for s in ("val", "test")}
     labels = {s: np.asarray(ds.labels) for s, ds in splits.items()}
-    scores = {name: {s: image_scores(m, ds) for s, ds in splits.items()}
+    images = {s: [ds[i]["image"] for i in range(len(ds))] for s, ds in splits.items()}      # each 3×S×S, loaded once
+    scores = {name: {s: m.predict(images[s], batch_size=16).score.numpy() for s in splits}  # (N,) per split
               for name, m in tqdm(zip(a.models, models), total=len(models), desc="models")}
     scores["mean of the models' scores"] = {s: np.mean([v[s] for v in scores.values()], 0) for s in splits}
     print(f"# seeds and their average on {a.data}/{a.category or ''} "
