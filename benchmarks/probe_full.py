@@ -15,8 +15,10 @@ picture's opacity is 1 − β, β ~ U[0, MAX_BETA); the library's 0.8 is the aut
 rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRENGTH_MAX) instead of
 U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). `--blend-beta` makes
 a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
-nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels. Run one probe at a time on an idle machine; results go to
-benchmarks/probes/README.md by hand.
+nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels. `--resume` continues a run from the checkpoint in --out
+with the settings given now (the averaging probe of section 15 copies a run's checkpoint aside and ends the copy
+with `--iters3 0` and no `ema`, which leaves the raw stage-2 weights of the same trajectory). Run one probe at a
+time on an idle machine; results go to benchmarks/probes/README.md by hand.
 """
 import argparse, time
 from functools import partial
@@ -68,6 +70,8 @@ def main(argv=None):
     p.add_argument("--strength-max", type=float, help="latent anomalies: strength s ~ U[strength_min, STRENGTH_MAX) (default: 1)")
     p.add_argument("--blend-beta", type=float, help="texture anomalies: codes nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA)")
     p.add_argument("--out", required=True)
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out (any of its checkpoints, copied aside), "
+                   "with the settings given now: e.g. --iters3 0 and no ema to end a copy of an averaging run at its raw stage-2 weights")
     a = p.parse_args(argv)
     cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters2, stage3_iters=a.iters3)
     if a.max_beta is not None:
@@ -90,7 +94,7 @@ def main(argv=None):
     if a.max_beta is not None: meta["max_beta"] = a.max_beta
     if a.strength_max is not None: meta["strength_max"] = a.strength_max
     if a.blend_beta is not None: meta["blend_beta"] = a.blend_beta
-    model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed)
+    model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed, resume=a.resume)
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)
     if test is None: raise SystemExit(f"no test split: {why}")

@@ -23,7 +23,7 @@ import argparse
 import numpy as np
 import torch
 from dsr_nb.model import DSR
-from dsr_nb.data import open_dataset
+from splits import labelled_images                                     # benchmarks/splits.py
 from dsr_nb.detection import image_score
 from dsr_nb.metrics import roc_auc
 
@@ -33,30 +33,24 @@ def peak(d: torch.Tensor, k: int) -> torch.Tensor:
     return image_score(torch.stack([1 - d, d], 1), k)
 
 
-def run(model: DSR, ds, batch_size: int = 16):
-    "Per image of ds: the four scores (dict of N arrays), the mean differences, and the labels."
+def run(model: DSR, images: list[torch.Tensor]):
+    "Per image: the four scores (dict of N arrays) and the mean differences (dict of N arrays)."
     k = model.cfg.score_kernel
-    out = {n: [] for n in ("DSR", "abs(I_gen − I_spc)", "abs(x − I_spc)", "abs(x − I_gen)")}
-    means = {n: [] for n in list(out)[1:]}
-    for s in range(0, len(ds), batch_size):
-        x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S in [0, 1]
-        p = model.predict(x, batch_size=batch_size)
-        diffs = {"abs(I_gen − I_spc)": (p.recon_general - p.recon_specific).abs().mean(1),     # b×S×S, mean over RGB
-                 "abs(x − I_spc)": (x - p.recon_specific).abs().mean(1),
-                 "abs(x − I_gen)": (x - p.recon_general).abs().mean(1)}
-        out["DSR"].append(p.score)
-        for n, d in diffs.items():
-            out[n].append(peak(d, k)); means[n].append(d.mean((1, 2)))
-    y = np.asarray(ds.labels)
-    return {n: torch.cat(v).numpy() for n, v in out.items()}, {n: torch.cat(v).numpy() for n, v in means.items()}, y
+    x = torch.stack(images)                                                                  # N×3×S×S in [0, 1]
+    p = model.predict(images, batch_size=16)
+    diffs = {"abs(I_gen − I_spc)": (p.recon_general - p.recon_specific).abs().mean(1),           # N×S×S, mean over RGB
+             "abs(x − I_spc)": (x - p.recon_specific).abs().mean(1),
+             "abs(x − I_gen)": (x - p.recon_general).abs().mean(1)}
+    scores = {"DSR": p.score.numpy(), **{n: peak(d, k).numpy() for n, d in diffs.items()}}
+    return scores, {n: d.mean((1, 2)).numpy() for n, d in diffs.items()}
 
 
-def figure(model: DSR, ds, scores: np.ndarray, y: np.ndarray, path: str, n: int = 5):
+def figure(model: DSR, images: list[torch.Tensor], scores: np.ndarray, y: np.ndarray, path: str, n: int = 5):
     "The n defective test images DSR scores lowest, then the highest-scored normal one: x, I_gen, I_spc, |I_gen − I_spc|, M."
     import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
     order = np.argsort(scores)
     idx = [i for i in order if y[i] == 1][:n] + [i for i in order[::-1] if y[i] == 0][:1]
-    x = torch.stack([ds[i]["image"] for i in idx])
+    x = torch.stack([images[i] for i in idx])
     p = model.predict(x)
     rows = [("input x", lambda j: x[j].permute(1, 2, 0)), ("I_gen", lambda j: p.recon_general[j].permute(1, 2, 0)),
             ("I_spc", lambda j: p.recon_specific[j].permute(1, 2, 0)),
@@ -82,8 +76,8 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     model = DSR.load(a.model).eval()
     meta = model.meta
-    ds = open_dataset(meta["data"], meta["category"], "test", model.cfg.img_size)
-    scores, means, y = run(model, ds)
+    images, y = labelled_images(meta["data"], meta["category"], "test", model.cfg.img_size)
+    scores, means = run(model, images)
     print(f"# {a.model}: test split of {meta['data']} / {meta['category']}, {len(y)} images ({int(y.sum())} defective), "
           f"score kernel {model.cfg.score_kernel}")
     print("| score | image AUROC | mean difference, normal | mean difference, defective |\n|---|---:|---:|---:|")
@@ -91,7 +85,7 @@ def main(argv=None):
         m = means.get(n)
         cells = f"{m[y == 0].mean():.4f} | {m[y == 1].mean():.4f}" if m is not None else " | "
         print(f"| {n} | {100 * roc_auc(y, s):.1f} | {cells} |")
-    if a.figure: figure(model, ds, scores["DSR"], y, a.figure)
+    if a.figure: figure(model, images, scores["DSR"], y, a.figure)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,8 @@ import argparse, torch
 import numpy as np
 from dsr_nb.metrics import roc_auc
 from dsr_nb.model import DSR
-from dsr_nb.data import open_dataset
+from splits import labelled_images                                     # benchmarks/splits.py
 from dsr_nb.detection import image_score
-
-
-def coarse_maps(model: DSR, ds, batch_size: int = 16) -> tuple[torch.Tensor, np.ndarray]:
-    "M[:, 1] (N×S×S) of every image of ds, and its labels."
-    maps = []
-    for s in range(0, len(ds), batch_size):
-        x = torch.stack([ds[i]["image"] for i in range(s, min(s + batch_size, len(ds)))])   # b×3×S×S
-        maps.append(model.predict(x, batch_size=batch_size).coarse_map)
-    return torch.cat(maps), np.asarray(ds.labels)
 
 
 def scores(m1: torch.Tensor, kernel) -> np.ndarray:
@@ -43,7 +34,8 @@ def main():
     kernels = [int(k) for k in a.kernels.split(",")] + ["mean"]
     auc = {}
     for split in ("val", "test"):
-        m1, y = coarse_maps(model, open_dataset(a.data, a.category, split, model.cfg.img_size))
+        images, y = labelled_images(a.data, a.category, split, model.cfg.img_size)
+        m1 = model.predict(images, batch_size=16).coarse_map                      # N×S×S: M[:, 1] of every image
         auc[split] = {k: roc_auc(y, scores(m1, k)) for k in kernels}
     pick = max(kernels, key=lambda k: auc["val"][k])
     print(f"# {a.model} on {a.data}/{a.category or ''}: stored kernel {model.cfg.score_kernel}, validation picks {pick}")

@@ -13,8 +13,7 @@ import argparse
 import numpy as np
 import torch
 from tqdm import tqdm
-from dsr_nb.data import open_dataset
-from dsr_nb.metrics import roc_auc, average_precision
+from splits import labelled_images, val_test_table                                    # benchmarks/splits.py
 from dsr_nb.model import DSR
 
 
@@ -30,18 +29,14 @@ def main(argv=None):
     sizes = {m.cfg.img_size for m in models}
     if len(sizes) > 1: p.error(f"the models take different input sizes {sorted(sizes)}; average models of one preset")
     size = sizes.pop()
-    splits = {s: open_dataset(a.data, a.category, s, size) for s in ("val", "test")}
-    labels = {s: np.asarray(ds.labels) for s, ds in splits.items()}
-    images = {s: [ds[i]["image"] for i in range(len(ds))] for s, ds in splits.items()}      # each 3×S×S, loaded once
+    splits = {s: labelled_images(a.data, a.category, s, size) for s in ("val", "test")}     # loaded once
+    images, labels = {s: v[0] for s, v in splits.items()}, {s: v[1] for s, v in splits.items()}
     scores = {name: {s: m.predict(images[s], batch_size=16).score.numpy() for s in splits}  # (N,) per split
               for name, m in tqdm(zip(a.models, models), total=len(models), desc="models")}
     scores["mean of the models' scores"] = {s: np.mean([v[s] for v in scores.values()], 0) for s in splits}
     print(f"# seeds and their average on {a.data}/{a.category or ''} "
           f"({len(labels['val'])} validation, {len(labels['test'])} test images)\n")
-    print("| model | val image AUROC | val image AP | test image AUROC | test image AP |\n|---|---:|---:|---:|---:|")
-    for name, sc in scores.items():
-        cells = [f"{100 * f(labels[s], sc[s]):.1f}" for s in ("val", "test") for f in (roc_auc, average_precision)]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(val_test_table(scores, labels, "model"))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from .diagnostics import make_probe, diagnose, plot_training, _csv
 # %% auto #0
 __all__ = ['ANOMALY_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
            'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes', 'texture_anomalies', 'Stage2Net',
-           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'TrainLog', 'train_dsr', 'learned']
+           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'TrainLog', 'train_dsr',
+           'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
@@ -52,11 +53,13 @@ class TrainConfig:
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
     probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
+    ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none (see "The loop")
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
             raise ValueError(f"decoder_init must be 'authors' or 'general', got {self.decoder_init!r}")
         if self.diag_every < 0 or self.probe_size < 0: raise ValueError("diag_every and probe_size cannot be negative")
+        if not 0 <= self.ema < 1: raise ValueError(f"ema must be in [0, 1) (0: no averaging), got {self.ema}")
         if self.anomalies not in ANOMALY_SOURCES:
             raise ValueError(f"anomalies must be one of {', '.join(map(repr, ANOMALY_SOURCES))}, got {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
@@ -233,6 +236,37 @@ def stage3_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
     loss = stage3_loss(model, xa, m_gt, cfg, ups)
     return loss, {"focal_up": loss.item()}
 
+# %% ../nbs/11_train.ipynb #5f0b3e91
+class WeightAverage:
+    "An exponential moving average of `params`: `update()` after each optimiser step, `copy_to()` puts the average into them."
+    def __init__(self, params, decay: float):
+        if not 0 < decay < 1: raise ValueError(f"decay must be in (0, 1), got {decay}")
+        self.params, self.decay, self.updates = list(params), decay, 0
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        "shadow ← d·shadow + (1 − d)·params, d = min(decay, (1 + n)/(10 + n)) after n updates."
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for s, p in zip(self.shadow, self.params): s.lerp_(p.detach(), 1 - d)
+        self.updates += 1
+
+    @torch.no_grad()
+    def copy_to(self) -> None:
+        for s, p in zip(self.shadow, self.params): p.copy_(s)
+
+    def state_dict(self) -> dict: return {"shadow": [s.clone() for s in self.shadow], "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["shadow"]) != len(self.shadow): raise ValueError("the saved average is of other parameters")
+        for s, v in zip(self.shadow, state["shadow"]): s.copy_(v)
+        self.updates = state["updates"]
+
+
+def _stage2_params(model: DSR) -> list[nn.Parameter]:
+    return [p for m in (model.srm_lo, model.srm_hi, model.decoder, model.adm) for p in m.parameters()]
+
+
 # %% ../nbs/11_train.ipynb #95d97733
 @dataclass
 class TrainLog:
@@ -260,8 +294,6 @@ class TrainLog:
         return out
 
 
-def _stage2_params(model: DSR) -> list[nn.Parameter]:
-    return [p for m in (model.srm_lo, model.srm_hi, model.decoder, model.adm) for p in m.parameters()]
 
 
 def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None = None, out=None,
@@ -298,6 +330,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
     textures = foreign_pictures(vq) if tcfg.anomalies in ("image", "texture") else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
+    avg = WeightAverage(_stage2_params(model), tcfg.ema) if tcfg.ema else None
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
     log, start = TrainLog(), 0
@@ -314,6 +347,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         opt2.load_state_dict(st["opt2"]); opt3.load_state_dict(st["opt3"])
         sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up existed hold a MultiStepLR's state
         log = TrainLog(**st["log"]); start = st["iteration"]
+        if avg is not None and st.get("ema") is not None: avg.load_state_dict(st["ema"])
     run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
                 "codes_seen": codes_seen, **(meta or {})}
     if world > 1: run_meta["processes"] = world
@@ -332,7 +366,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if out is None or not main: return
         model.meta = {**run_meta, "iteration": it, "finished": finished, "train_seconds": round(log.seconds, 1)}
         state = None if finished else {"opt2": opt2.state_dict(), "sched2": sched2.state_dict(), "opt3": opt3.state_dict(),
-                                       "iteration": it, "log": asdict(log)}
+                                       "iteration": it, "log": asdict(log),
+                                       "ema": avg.state_dict() if avg is not None and it < tcfg.stage2_iters else None}
         model.save(out, train_state=state, files=log.files(f"{run_meta.get('category') or 'DSR'}: iteration {it}"))
 
     def diagnostics(it):
@@ -356,6 +391,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
                     lr = opt2.param_groups[0]["lr"]
                     loss, parts = stage2_step(model, x, cfg, tcfg, rng, textures, net2)
                     opt2.zero_grad(set_to_none=True); loss.backward(); opt2.step(); sched2.step()
+                    if avg is not None: avg.update()
                 else:
                     lr = opt3.param_groups[0]["lr"]
                     loss, parts = stage3_step(model, x, cfg, tcfg, rng, ups)
@@ -370,6 +406,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             log.seconds = time.time() - t0
             (log.stage2 if stage == 2 else log.stage3).append({**parts, "lr": lr, "seconds": round(log.seconds, 3)})
             bar.set_postfix(stage=stage, **{k: f"{v:.4f}" for k, v in parts.items()})
+            if stage == 2 and avg is not None and it + 1 == tcfg.stage2_iters: avg.copy_to()   # stage 3 and the model: the average
             if stage == 2 and tcfg.diag_every and ((it + 1) % tcfg.diag_every == 0 or it + 1 == tcfg.stage2_iters):
                 diagnostics(it + 1)
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)

@@ -1,0 +1,27 @@
+"""The labelled images of one split, loaded once, for the scripts that score whole splits with `DSR.predict`,
+and the table of image AUROC and AP on the validation and test splits that several of them print.
+
+    images, y = labelled_images("elpv", "poly", "val", 128)
+
+`DSR.predict` batches on its own, so the scripts hand it a split's whole list of images (seed_ensemble.py,
+score_kernel.py, recon_gap.py, flip_average.py).
+"""
+import numpy as np
+import torch
+from dsr_nb.data import open_dataset
+from dsr_nb.metrics import roc_auc, average_precision
+
+
+def labelled_images(data: str, category: str | None, split: str, size: int) -> tuple[list[torch.Tensor], np.ndarray]:
+    "Every image of the split (each 3×S×S in [0, 1], RGB) and its labels (N,: 1 defective, 0 normal)."
+    ds = open_dataset(data, category, split, size)
+    return [ds[i]["image"] for i in range(len(ds))], np.asarray(ds.labels)
+
+
+def val_test_table(scores: dict[str, dict[str, np.ndarray]], labels: dict[str, np.ndarray], first: str = "model") -> str:
+    "A Markdown table, one row per entry of `scores` (name → {\"val\": (N,), \"test\": (M,)}): image AUROC and AP in % on both splits."
+    lines = [f"| {first} | val image AUROC | val image AP | test image AUROC | test image AP |", "|---|---:|---:|---:|---:|"]
+    for name, sc in scores.items():
+        cells = [f"{100 * f(labels[s], sc[s]):.1f}" for s in ("val", "test") for f in (roc_auc, average_precision)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
