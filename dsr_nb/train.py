@@ -53,7 +53,7 @@ class TrainConfig:
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
     probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
-    ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none (see "The loop")
+    ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none (see "Averaging the weights")
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -294,8 +294,6 @@ class TrainLog:
         return out
 
 
-
-
 def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None = None, out=None,
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
               progress: bool = True, meta: dict | None = None, say_resume: bool = True) -> tuple[DSR, TrainLog]:
@@ -412,6 +410,10 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
     log.seconds = time.time() - t0
     save(total, finished=True)
+    # This frame may outlive the call: the first optimiser of a process imports torch._dynamo, and torch.fx's `wrap`
+    # keeps the stack of that import (ours included) in a reference cycle. Drop the wrappers, which hold the process
+    # group, so that they go now and not at some later garbage collection (chapter 11b, "Several processes").
+    net2 = ups = None
     return model.eval(), log
 
 # %% ../nbs/11_train.ipynb #134a8d30

@@ -6,8 +6,9 @@
 
 In both modes the process records which files it wrote (checkpoints, the synthetic data cache) and writes that
 record, with its training log, to SPY/rank<RANK>.json when it ends: the tests check that only process 0 wrote.
+In lib mode it also records how many DDP wrappers outlive `train_dsr` with the garbage collector off (chapter 11b).
 """
-import json, os, sys
+import gc, json, os, sys
 from pathlib import Path
 
 import torch
@@ -40,10 +41,13 @@ def lib(out: str, anomalies: str = "latent") -> None:
     images = (torch.rand(8, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     tcfg = TrainConfig.tiny().replace(batch_size=4, stage2_iters=3, stage3_iters=1, save_every=2, lr=2e-4,   # test_ddp.py bounds weight drift by this lr
                                       anomalies=anomalies)
+    gc.disable()                          # what train_dsr leaves behind must go by reference counting alone
     try:
         _, log = train_dsr(images, DSRConfig.tiny(), tcfg, out=out, seed=1, device="cpu", progress=False)
         record["log"] = asdict(log)
+        record["ddp_alive"] = sum(type(o).__name__ == "DistributedDataParallel" for o in gc.get_objects())
     finally:
+        gc.enable()
         close_distributed()
 
 
