@@ -15,10 +15,11 @@ picture's opacity is 1 − β, β ~ U[0, MAX_BETA); the library's 0.8 is the aut
 rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRENGTH_MAX) instead of
 U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). `--blend-beta` makes
 a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
-nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels. `--resume` continues a run from the checkpoint in --out
-with the settings given now (the averaging probe of section 15 copies a run's checkpoint aside and ends the copy
-with `--iters3 0` and no `ema`, which leaves the raw stage-2 weights of the same trajectory). Run one probe at a
-time on an idle machine; results go to benchmarks/probes/README.md by hand.
+nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels.
+`--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
+section 15 copies a run's checkpoint aside and ends the copy with `--iters3 0` and no `ema`, which leaves the raw
+stage-2 weights of the same trajectory). Run one probe at a time on an idle machine; results go to
+benchmarks/probes/README.md by hand.
 """
 import argparse, time
 from functools import partial
