@@ -53,7 +53,7 @@ class TrainConfig:
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
     probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
-    ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none (see "Averaging the weights")
+    ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -328,7 +328,6 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
     textures = foreign_pictures(vq) if tcfg.anomalies in ("image", "texture") else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
-    avg = WeightAverage(_stage2_params(model), tcfg.ema) if tcfg.ema else None
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
     log, start = TrainLog(), 0
@@ -345,7 +344,6 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         opt2.load_state_dict(st["opt2"]); opt3.load_state_dict(st["opt3"])
         sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up existed hold a MultiStepLR's state
         log = TrainLog(**st["log"]); start = st["iteration"]
-        if avg is not None and st.get("ema") is not None: avg.load_state_dict(st["ema"])
     run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
                 "codes_seen": codes_seen, **(meta or {})}
     if world > 1: run_meta["processes"] = world
@@ -359,6 +357,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
             net2 = DDP(net2, device_ids=ids, broadcast_buffers=False)
             ups = DDP(model.ups, device_ids=ids, broadcast_buffers=False)
+    avg = WeightAverage(_stage2_params(model), tcfg.ema) if tcfg.ema else None     # from the weights training starts with
+    if avg is not None and resume and st.get("ema") is not None: avg.load_state_dict(st["ema"])
 
     def save(it, finished=False):
         if out is None or not main: return
