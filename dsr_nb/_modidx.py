@@ -445,6 +445,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'dsr_nb.train.draw_batch': ('train.html#draw_batch', 'dsr_nb/train.py'),
                               'dsr_nb.train.foreign_codes': ('train.html#foreign_codes', 'dsr_nb/train.py'),
                               'dsr_nb.train.foreign_pictures': ('train.html#foreign_pictures', 'dsr_nb/train.py'),
+                              'dsr_nb.train.frees_its_frame': ('train.html#frees_its_frame', 'dsr_nb/train.py'),
                               'dsr_nb.train.init_from_general': ('train.html#init_from_general', 'dsr_nb/train.py'),
                               'dsr_nb.train.init_weights': ('train.html#init_weights', 'dsr_nb/train.py'),
                               'dsr_nb.train.learned': ('train.html#learned', 'dsr_nb/train.py'),

@@ -4,8 +4,8 @@
 
 # %% ../nbs/11_train.ipynb #86932d5e
 from __future__ import annotations
-import math, time, warnings
-from functools import partial
+import gc, math, time, warnings
+from functools import partial, wraps
 from dataclasses import dataclass, asdict, field, replace
 import torch
 import torch.nn as nn
@@ -29,8 +29,8 @@ from .diagnostics import make_probe, diagnose, plot_training, _csv
 # %% auto #0
 __all__ = ['ANOMALY_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
            'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes', 'texture_anomalies', 'Stage2Net',
-           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'TrainLog', 'train_dsr',
-           'learned']
+           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'TrainLog', 'frees_its_frame',
+           'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
@@ -294,6 +294,20 @@ class TrainLog:
         return out
 
 
+def frees_its_frame(f):
+    "Decorate `f` to collect garbage when it returns or raises, so that cycles other code built around its frame go with it."
+    # Code that `train_dsr` calls builds reference cycles that hold every frame on the stack at that moment: the first
+    # optimiser of a process imports torch._dynamo, whose torch.fx `wrap` keeps its own frame; matplotlib's mathtext
+    # parser (the first `training.png`) keeps tracebacks. Such a cycle keeps `f`'s frame, and with it its locals (the
+    # training images, the optimisers, the DDP wrappers that hold the process group), until some later collection.
+    @wraps(f)
+    def call(*args, **kwargs):
+        try: return f(*args, **kwargs)
+        finally: gc.collect()
+    return call
+
+
+@frees_its_frame
 def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None = None, out=None,
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
               progress: bool = True, meta: dict | None = None, say_resume: bool = True) -> tuple[DSR, TrainLog]:
@@ -410,10 +424,6 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
     log.seconds = time.time() - t0
     save(total, finished=True)
-    # This frame may outlive the call: the first optimiser of a process imports torch._dynamo, and torch.fx's `wrap`
-    # keeps the stack of that import (ours included) in a reference cycle. Drop the wrappers, which hold the process
-    # group, so that they go now and not at some later garbage collection (chapter 11b, "Several processes").
-    net2 = ups = None
     return model.eval(), log
 
 # %% ../nbs/11_train.ipynb #134a8d30

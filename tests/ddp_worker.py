@@ -6,7 +6,8 @@
 
 In both modes the process records which files it wrote (checkpoints, the synthetic data cache) and writes that
 record, with its training log, to SPY/rank<RANK>.json when it ends: the tests check that only process 0 wrote.
-In lib mode it also records how many DDP wrappers outlive `train_dsr` with the garbage collector off (chapter 11b).
+In lib mode it also records how many DDP wrappers and optimisers outlive `train_dsr` with the garbage collector off
+(chapter 11b).
 """
 import gc, json, os, sys
 from pathlib import Path
@@ -45,7 +46,9 @@ def lib(out: str, anomalies: str = "latent") -> None:
     try:
         _, log = train_dsr(images, DSRConfig.tiny(), tcfg, out=out, seed=1, device="cpu", progress=False)
         record["log"] = asdict(log)
-        record["ddp_alive"] = sum(type(o).__name__ == "DistributedDataParallel" for o in gc.get_objects())
+        alive = gc.get_objects()
+        record["ddp_alive"] = sum(type(o).__name__ == "DistributedDataParallel" for o in alive)
+        record["optimizers_alive"] = sum(issubclass(type(o), torch.optim.Optimizer) for o in alive)   # not isinstance
     finally:
         gc.enable()
         close_distributed()

@@ -52,8 +52,10 @@ def test_two_processes_train_like_one(work, env, anomalies):
         runs[kind] = records(spy)
     ddp, single = runs["ddp"], runs["single"]
     assert sorted(ddp) == [0, 1] and ddp[0]["world"] == 2 and single[0]["world"] == 1
-    # no process keeps a DDP wrapper (and with it the process group) once train_dsr has returned (chapter 11b)
+    # no process keeps a DDP wrapper (and with it the process group) or an optimiser once train_dsr has returned:
+    # its frame does not outlive the call (chapter 11b)
     assert [ddp[r]["ddp_alive"] for r in (0, 1)] == [0, 0]
+    assert [ddp[r]["optimizers_alive"] for r in (0, 1)] == [0, 0] and single[0]["optimizers_alive"] == 0
     # only process 0 wrote: the checkpoint after iteration 2 and the finished model
     assert ddp[0]["saves"] == [str(out["ddp"])] * 2 and single[0]["saves"] == [str(out["single"])] * 2
     assert ddp[1]["saves"] == []
