@@ -253,6 +253,7 @@ class WeightAverage:
 
     @torch.no_grad()
     def copy_to(self) -> None:
+        "Put the average into the parameters."
         for s, p in zip(self.shadow, self.params): p.copy_(s)
 
     def state_dict(self) -> dict: return {"shadow": [s.clone() for s in self.shadow], "updates": self.updates}

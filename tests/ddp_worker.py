@@ -13,6 +13,7 @@ import gc, json, os, sys
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 torch.set_num_threads(1)
 import dsr_nb.synthetic as D
@@ -46,9 +47,9 @@ def lib(out: str, anomalies: str = "latent") -> None:
     try:
         _, log = train_dsr(images, DSRConfig.tiny(), tcfg, out=out, seed=1, device="cpu", progress=False)
         record["log"] = asdict(log)
-        alive = gc.get_objects()
-        record["ddp_alive"] = sum(type(o).__name__ == "DistributedDataParallel" for o in alive)
-        record["optimizers_alive"] = sum(issubclass(type(o), torch.optim.Optimizer) for o in alive)   # not isinstance
+        alive = [type(o) for o in gc.get_objects()]     # type(o), not isinstance: that would wake lazy objects (11b)
+        record["ddp_alive"] = sum(issubclass(t, DDP) for t in alive)
+        record["optimizers_alive"] = sum(issubclass(t, torch.optim.Optimizer) for t in alive)
     finally:
         gc.enable()
         close_distributed()
