@@ -1,0 +1,54 @@
+"""Does DSR's anomaly map raise false alarms at fixed places of aligned images, which normal statistics remove?
+
+    python benchmarks/position_norm.py elpv-poly --data elpv --category poly
+
+Solar cells are aligned: a busbar or a corner sits at the same pixels in every cell. If the detector's coarse map
+M lights up there on normal cells, scoring M against its own per-pixel statistics on the normal *training* images
+(which neither the thresholds nor the test see) would remove those alarms. The script runs the model once on the
+normal training images and once on the validation and the test split, and prints one Markdown table (image AUROC
+and AP on both splits) for four scores, each the peak of the model's k×k mean like DSR's own:
+
+- `DSR`: M itself;
+- `M − mean`: M minus its per-pixel mean over the normal training images;
+- `z, eps 0.05` and `z, eps 0.01`: that difference over the per-pixel standard deviation plus eps.
+
+Only the validation columns may choose a variant; the test columns are read once.
+"""
+import argparse
+import torch
+from splits import labelled_images, val_test_table                                    # benchmarks/splits.py
+from dsr_nb.detection import image_score
+from dsr_nb.model import DSR
+
+
+def peak_scores(m1: torch.Tensor, kernel: int) -> "np.ndarray":
+    "DSR's image score of M[:, 1] (N×S×S): the peak of the k×k mean."
+    return image_score(torch.stack([1 - m1, m1], 1), kernel).numpy()       # image_score takes N×2×S×S
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a model folder or a bundled name")
+    p.add_argument("--data", required=True); p.add_argument("--category")
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    model = DSR.load(a.model)
+    size, k = model.cfg.img_size, model.cfg.score_kernel
+    train, y_train = labelled_images(a.data, a.category, "train", size)
+    normal = [im for im, y in zip(train, y_train) if y == 0]
+    m_train = model.predict(normal, batch_size=16).coarse_map                  # N×S×S
+    mean, std = m_train.mean(0), m_train.std(0)                                 # S×S each
+    variants = {"DSR": lambda m: m, "M − mean": lambda m: m - mean,
+                "z, eps 0.05": lambda m: (m - mean) / (std + 0.05), "z, eps 0.01": lambda m: (m - mean) / (std + 0.01)}
+    scores, labels = {name: {} for name in variants}, {}
+    for split in ("val", "test"):
+        images, labels[split] = labelled_images(a.data, a.category, split, size)
+        m1 = model.predict(images, batch_size=16).coarse_map                    # N×S×S
+        for name, f in variants.items(): scores[name][split] = peak_scores(f(m1), k)
+    print(f"# {a.model} on {a.data}/{a.category or ''}: statistics from {len(normal)} normal training images, kernel {k}")
+    print(val_test_table(scores, labels, first="score"))
+
+
+if __name__ == "__main__":
+    main()
