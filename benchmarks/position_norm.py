@@ -15,13 +15,14 @@ and AP on both splits) for four scores, each the peak of the model's k×k mean l
 Only the validation columns may choose a variant; the test columns are read once.
 """
 import argparse
+import numpy as np
 import torch
 from splits import labelled_images, val_test_table                                    # benchmarks/splits.py
 from dsr_nb.detection import image_score
 from dsr_nb.model import DSR
 
 
-def peak_scores(m1: torch.Tensor, kernel: int) -> "np.ndarray":
+def peak_scores(m1: torch.Tensor, kernel: int) -> np.ndarray:
     "DSR's image score of M[:, 1] (N×S×S): the peak of the k×k mean."
     return image_score(torch.stack([1 - m1, m1], 1), kernel).numpy()       # image_score takes N×2×S×S
 
