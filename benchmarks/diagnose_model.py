@@ -6,20 +6,15 @@ Prints one Markdown row: codes kept and restored per level, I_spc's error agains
 colour, I_gen's, and the detector's pixel AP on injected latent anomalies (with a random map's AP). For a model
 trained before the probe existed, those images were part of its training set.
 """
-import argparse, torch
-from dsr_nb.model import DSR
+import torch
+from splits import model_command_line                                               # benchmarks/splits.py
 from dsr_nb.data import open_dataset
 from dsr_nb.train import TrainConfig, load_train_images
 from dsr_nb.diagnostics import make_probe, diagnose
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model"); p.add_argument("--data", required=True); p.add_argument("--category")
-    p.add_argument("--seed", type=int, default=0); p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    model = DSR.load(a.model)
+    a, model = model_command_line(__doc__, extra=lambda p: p.add_argument("--seed", type=int, default=0))
     images = load_train_images(open_dataset(a.data, a.category, "train", model.cfg.img_size), progress=False)
     n = min(TrainConfig.tiny().probe_size, images.shape[0] // 10)              # as train_dsr chooses its probe
     perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(a.seed))

@@ -11,11 +11,8 @@ test split under each of the 8 views and prints one Markdown table: image AUROC 
 mean over the 4 flips (no transpose), of their max, and of the mean over all 8. Nothing is chosen here; only the
 validation column may choose, and the test column is read once.
 """
-import argparse
 import numpy as np
-import torch
-from dsr_nb.model import DSR
-from splits import labelled_images, val_test_table                                    # benchmarks/splits.py
+from splits import labelled_images, model_command_line, val_test_table                # benchmarks/splits.py
 
 VIEWS = {   # name → the view of a C×H×W image
     "as is": lambda t: t, "flip left-right": lambda t: t.flip(-1), "flip up-down": lambda t: t.flip(-2),
@@ -26,13 +23,7 @@ FLIPS = ("as is", "flip left-right", "flip up-down", "rotate 180°")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="a model folder or a bundled name")
-    p.add_argument("--data", required=True); p.add_argument("--category")
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    model = DSR.load(a.model)
+    a, model = model_command_line(__doc__, argv)
     rows = {}                                                          # row name → {split: (N,) scores}
     labels = {}
     for split in ("val", "test"):

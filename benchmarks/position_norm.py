@@ -14,12 +14,10 @@ and AP on both splits) for four scores, each the peak of the model's k×k mean l
 
 Only the validation columns may choose a variant; the test columns are read once.
 """
-import argparse
 import numpy as np
 import torch
-from splits import labelled_images, val_test_table                                    # benchmarks/splits.py
+from splits import labelled_images, model_command_line, val_test_table                # benchmarks/splits.py
 from dsr_nb.detection import image_score
-from dsr_nb.model import DSR
 
 
 def peak_scores(m1: torch.Tensor, kernel: int) -> np.ndarray:
@@ -28,13 +26,7 @@ def peak_scores(m1: torch.Tensor, kernel: int) -> np.ndarray:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="a model folder or a bundled name")
-    p.add_argument("--data", required=True); p.add_argument("--category")
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    model = DSR.load(a.model)
+    a, model = model_command_line(__doc__, argv)
     size, k = model.cfg.img_size, model.cfg.score_kernel
     train, y_train = labelled_images(a.data, a.category, "train", size)
     normal = [im for im, y in zip(train, y_train) if y == 0]

@@ -8,11 +8,10 @@ validation and the test split, then scores both with every kernel of `--kernels`
 "mean"), and prints one Markdown table: image AUROC per kernel on each split, the kernel the validation
 split picks, and the stored kernel. Only the validation column may choose; the test column is read once.
 """
-import argparse, torch
+import torch
 import numpy as np
 from dsr_nb.metrics import roc_auc
-from dsr_nb.model import DSR
-from splits import labelled_images                                     # benchmarks/splits.py
+from splits import labelled_images, model_command_line                 # benchmarks/splits.py
 from dsr_nb.detection import image_score
 
 
@@ -24,13 +23,7 @@ def scores(m1: torch.Tensor, kernel) -> np.ndarray:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model"); p.add_argument("--data", required=True); p.add_argument("--category")
-    p.add_argument("--kernels", default="1,3,5,7,11,15,21,31,45,63")
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    model = DSR.load(a.model)
+    a, model = model_command_line(__doc__, extra=lambda p: p.add_argument("--kernels", default="1,3,5,7,11,15,21,31,45,63"))
     kernels = [int(k) for k in a.kernels.split(",")] + ["mean"]
     auc = {}
     for split in ("val", "test"):

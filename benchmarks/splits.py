@@ -4,11 +4,14 @@ and the table of image AUROC and AP on the validation and test splits that sever
     images, y = labelled_images("elpv", "poly", "val", 128)
 
 `DSR.predict` batches on its own, so the scripts hand it a split's whole list of images (seed_ensemble.py,
-score_kernel.py, recon_gap.py, flip_average.py).
+score_kernel.py, recon_gap.py, flip_average.py, position_norm.py). `model_command_line` is the command line the
+scripts that study one model on one data set share.
 """
+import argparse
 import numpy as np
 import torch
 from dsr_nb.data import open_dataset
+from dsr_nb.model import DSR
 from dsr_nb.metrics import roc_auc, average_precision
 
 
@@ -25,3 +28,15 @@ def val_test_table(scores: dict[str, dict[str, np.ndarray]], labels: dict[str, n
         cells = [f"{100 * f(labels[s], sc[s]):.1f}" for s in ("val", "test") for f in (roc_auc, average_precision)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def model_command_line(doc: str, argv: list[str] | None = None, extra=None) -> tuple[argparse.Namespace, DSR]:
+    "Parse `MODEL --data D [--category C] [--threads 2]` (and the options `extra(parser)` adds), set torch's threads, load the model."
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a model folder or a bundled name")
+    p.add_argument("--data", required=True); p.add_argument("--category")
+    p.add_argument("--threads", type=int, default=2)
+    if extra is not None: extra(p)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    return a, DSR.load(a.model)
