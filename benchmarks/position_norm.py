@@ -14,15 +14,7 @@ and AP on both splits) for four scores, each the peak of the model's k×k mean l
 
 Only the validation columns may choose a variant; the test columns are read once.
 """
-import numpy as np
-import torch
-from splits import labelled_images, model_command_line, val_test_table                # benchmarks/splits.py
-from dsr_nb.detection import image_score
-
-
-def peak_scores(m1: torch.Tensor, kernel: int) -> np.ndarray:
-    "DSR's image score of M[:, 1] (N×S×S): the peak of the k×k mean."
-    return image_score(torch.stack([1 - m1, m1], 1), kernel).numpy()       # image_score takes N×2×S×S
+from splits import labelled_images, model_command_line, peak_score, val_test_table    # benchmarks/splits.py
 
 
 def main(argv=None):
@@ -38,7 +30,7 @@ def main(argv=None):
     for split in ("val", "test"):
         images, labels[split] = labelled_images(a.data, a.category, split, size)
         m1 = model.predict(images, batch_size=16).coarse_map                    # N×S×S
-        for name, f in variants.items(): scores[name][split] = peak_scores(f(m1), k)
+        for name, f in variants.items(): scores[name][split] = peak_score(f(m1), k)
     print(f"# {a.model} on {a.data}/{a.category or ''}: statistics from {len(normal)} normal training images, kernel {k}")
     print(val_test_table(scores, labels, first="score"))
 

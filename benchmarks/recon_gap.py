@@ -23,14 +23,8 @@ import argparse
 import numpy as np
 import torch
 from dsr_nb.model import DSR
-from splits import labelled_images                                     # benchmarks/splits.py
-from dsr_nb.detection import image_score
+from splits import labelled_images, peak_score                         # benchmarks/splits.py
 from dsr_nb.metrics import roc_auc
-
-
-def peak(d: torch.Tensor, k: int) -> torch.Tensor:
-    "DSR's image score of a difference map d (N×H×W) → N: `image_score` reads channel 1 of an N×2×H×W map."
-    return image_score(torch.stack([1 - d, d], 1), k)
 
 
 def run(model: DSR, images: list[torch.Tensor]):
@@ -41,7 +35,7 @@ def run(model: DSR, images: list[torch.Tensor]):
     diffs = {"abs(I_gen − I_spc)": (p.recon_general - p.recon_specific).abs().mean(1),           # N×S×S, mean over RGB
              "abs(x − I_spc)": (x - p.recon_specific).abs().mean(1),
              "abs(x − I_gen)": (x - p.recon_general).abs().mean(1)}
-    scores = {"DSR": p.score.numpy(), **{n: peak(d, k).numpy() for n, d in diffs.items()}}
+    scores = {"DSR": p.score.numpy(), **{n: peak_score(d, k) for n, d in diffs.items()}}
     return scores, {n: d.mean((1, 2)).numpy() for n, d in diffs.items()}
 
 

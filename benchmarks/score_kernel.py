@@ -11,15 +11,12 @@ split picks, and the stored kernel. Only the validation column may choose; the t
 import torch
 import numpy as np
 from dsr_nb.metrics import roc_auc
-from splits import labelled_images, model_command_line                 # benchmarks/splits.py
-from dsr_nb.detection import image_score
+from splits import labelled_images, model_command_line, peak_score     # benchmarks/splits.py
 
 
 def scores(m1: torch.Tensor, kernel) -> np.ndarray:
     "Image scores from M[:, 1] (N×S×S): the max of the k×k mean, or the plain mean for kernel 'mean'."
-    if kernel == "mean": return m1.mean((1, 2)).numpy()
-    m = torch.stack([1 - m1, m1], 1)                                  # N×2×S×S, as image_score expects
-    return image_score(m, kernel).numpy()
+    return m1.mean((1, 2)).numpy() if kernel == "mean" else peak_score(m1, kernel)
 
 
 def main():

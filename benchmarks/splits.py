@@ -5,12 +5,13 @@ and the table of image AUROC and AP on the validation and test splits that sever
 
 `DSR.predict` batches on its own, so the scripts hand it a split's whole list of images (seed_ensemble.py,
 score_kernel.py, recon_gap.py, flip_average.py, position_norm.py). `model_command_line` is the command line the
-scripts that study one model on one data set share.
+scripts that study one model on one data set share, `peak_score` DSR's image score of any one-channel map.
 """
 import argparse
 import numpy as np
 import torch
 from dsr_nb.data import open_dataset
+from dsr_nb.detection import image_score
 from dsr_nb.model import DSR
 from dsr_nb.metrics import roc_auc, average_precision
 
@@ -28,6 +29,11 @@ def val_test_table(scores: dict[str, dict[str, np.ndarray]], labels: dict[str, n
         cells = [f"{100 * f(labels[s], sc[s]):.1f}" for s in ("val", "test") for f in (roc_auc, average_precision)]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def peak_score(m1: torch.Tensor, kernel: int) -> np.ndarray:
+    "DSR's image score of a one-channel map (N×S×S: M[:, 1] or a difference): the peak of its k×k mean → (N,)."
+    return image_score(torch.stack([1 - m1, m1], 1), kernel).numpy()           # image_score reads channel 1 of N×2×S×S
 
 
 def model_command_line(doc: str, argv: list[str] | None = None, extra=None) -> tuple[argparse.Namespace, DSR]:
