@@ -5,6 +5,7 @@
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "image"}' --max-beta 0 --out runs/mono-opaque
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "latent"}' --model '{"strength_min": 0.05}' --strength-max 0.3 --out runs/mono-near
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "texture"}' --blend-beta 0.8 --out runs/mono-blend
+    python benchmarks/probe_full.py --data elpv --category poly --vq runs/vq_k64 --model '{"num_codes": 64}' --out runs/poly-k64
 
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
 `--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
@@ -16,7 +17,8 @@ rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRE
 U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). `--blend-beta` makes
 a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
 nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels.
-`--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
+`--vq` trains on another stage-1 VQ-VAE than the bundled one (a checkpoint folder of `dsr-nb pretrain` or
+`benchmarks/vq_codes.py`; `--model` must give its sizes where they differ from the tiny preset's). `--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
 section 15 copies a run's checkpoint aside and ends the copy with `--iters3 0` and no `ema`, which leaves the raw
 stage-2 weights of the same trajectory). Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
@@ -29,6 +31,7 @@ import dsr_nb.anomalies, dsr_nb.train
 from dsr_nb.train import train_dsr
 from dsr_nb.anomalies import draw_plan
 from dsr_nb.data import open_dataset
+from dsr_nb.pretrain import load_vqvae
 from dsr_nb.evaluate import labelled_test_split, validation_metrics, evaluate_and_store, comparison_table
 from overrides import add_override_args, tiny_configs                      # benchmarks/overrides.py
 
@@ -70,6 +73,7 @@ def main(argv=None):
     p.add_argument("--max-beta", type=float, help="image-space anomalies: beta ~ U[0, MAX_BETA) (default: 0.8); 0: fully opaque")
     p.add_argument("--strength-max", type=float, help="latent anomalies: strength s ~ U[strength_min, STRENGTH_MAX) (default: 1)")
     p.add_argument("--blend-beta", type=float, help="texture anomalies: codes nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA)")
+    p.add_argument("--vq", help="stage-1 VQ-VAE checkpoint folder (default: the bundled one)")
     p.add_argument("--out", required=True)
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out (any of its checkpoints, copied aside), "
                    "with the settings given now: e.g. --iters3 0 and no ema to end a copy of an averaging run at its raw stage-2 weights")
@@ -89,13 +93,19 @@ def main(argv=None):
         blend = BlendedPaste(a.blend_beta, cfg.img_size, a.seed)
         dsr_nb.anomalies.paste_codes = blend                                              # what sample_latent_anomalies calls
         dsr_nb.train.sample_latent_anomalies = blend.wrap(dsr_nb.train.sample_latent_anomalies)   # what stage2_step calls
+    vq = None
+    if a.vq is not None:
+        vq = load_vqvae(a.vq)
+        if vq.cfg.same_model(cfg, vq_only=True):
+            p.error(f"--vq {a.vq} does not fit the model: {vq.cfg.same_model(cfg, vq_only=True)} differ; give them in --model")
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}
     if a.max_beta is not None: meta["max_beta"] = a.max_beta
     if a.strength_max is not None: meta["strength_max"] = a.strength_max
     if a.blend_beta is not None: meta["blend_beta"] = a.blend_beta
-    model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed, resume=a.resume)
+    if a.vq is not None: meta["vq"] = a.vq
+    model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed, resume=a.resume, vq=vq)
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)
     if test is None: raise SystemExit(f"no test split: {why}")
