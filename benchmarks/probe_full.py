@@ -18,7 +18,8 @@ U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the o
 a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
 nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels.
 `--vq` trains on another stage-1 VQ-VAE than the bundled one (a checkpoint folder of `dsr-nb pretrain` or
-`benchmarks/vq_codes.py`; `--model` must give its sizes where they differ from the tiny preset's). `--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
+`benchmarks/vq_codes.py`; `--model` must give its sizes where they differ from the tiny preset's).
+`--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
 section 15 copies a run's checkpoint aside and ends the copy with `--iters3 0` and no `ema`, which leaves the raw
 stage-2 weights of the same trajectory). Run one probe at a time on an idle machine; results go to
 benchmarks/probes/README.md by hand.
