@@ -97,8 +97,8 @@ def main(argv=None):
     vq = None
     if a.vq is not None:
         vq = load_vqvae(a.vq)
-        if vq.cfg.same_model(cfg, vq_only=True):
-            p.error(f"--vq {a.vq} does not fit the model: {vq.cfg.same_model(cfg, vq_only=True)} differ; give them in --model")
+        if differ := vq.cfg.same_model(cfg, vq_only=True):
+            p.error(f"--vq {a.vq} does not fit the model: {differ} differ; give them in --model")
     out, t0 = Path(a.out), time.time()
     train = open_dataset(a.data, a.category, "train", cfg.img_size)
     meta = {"category": a.category, "data": a.data, "data_category": a.category, "preset": "tiny"}

@@ -15,7 +15,7 @@ import argparse, time
 import torch
 from dsr_nb.data import open_dataset
 from dsr_nb.pretrain import bundled_vqvae, broad_corpus, pretrain
-from dsr_nb.quantize import VectorQuantizer
+from dsr_nb.quantize import VectorQuantizer, nearest_code
 from dsr_nb.vqvae import VQVAE
 
 
@@ -24,10 +24,10 @@ def weighted_kmeans(x: torch.Tensor, w: torch.Tensor, k: int, iters: int = 50, s
     g = torch.Generator().manual_seed(seed)
     centres = x[torch.multinomial(w, 1, generator=g)]                                   # 1×D
     while len(centres) < k:                                                            # k-means++: far, heavy rows first
-        d2 = torch.cdist(x, centres).min(1).values ** 2                                # N
+        d2 = (x - centres[nearest_code(x, centres)]).pow(2).sum(1)                     # N, to the nearest centre
         centres = torch.cat([centres, x[torch.multinomial(w * d2 + 1e-12, 1, generator=g)]])
     for _ in range(iters):
-        assign = torch.cdist(x, centres).argmin(1)                                     # N
+        assign = nearest_code(x, centres)                                              # N
         mass = torch.zeros(k).index_add_(0, assign, w)                                  # k
         sums = torch.zeros_like(centres).index_add_(0, assign, x * w[:, None])          # k×D
         centres = torch.where(mass[:, None] > 0, sums / mass.clamp_min(1e-12)[:, None], centres)
