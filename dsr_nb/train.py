@@ -54,6 +54,7 @@ class TrainConfig:
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none
     probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
     ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none
+    grey_pastes: bool = False        # "image"/"texture": the foreign pictures turned grey (for grey data such as ELPV)
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -62,6 +63,8 @@ class TrainConfig:
         if not 0 <= self.ema < 1: raise ValueError(f"ema must be in [0, 1) (0: no averaging), got {self.ema}")
         if self.anomalies not in ANOMALY_SOURCES:
             raise ValueError(f"anomalies must be one of {', '.join(map(repr, ANOMALY_SOURCES))}, got {self.anomalies!r}")
+        if self.grey_pastes and self.anomalies not in ("image", "texture"):
+            raise ValueError(f"grey_pastes turns the foreign pictures of anomalies 'image' and 'texture' grey; anomalies is {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
         if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:
@@ -139,9 +142,10 @@ def init_from_general(decoder: nn.Module, vq: VQVAE) -> None:
         getattr(decoder, name).load_state_dict(getattr(vq.decoder, name).state_dict())
 
 
-def foreign_pictures(vq: VQVAE, names: list[str] | None = None) -> list[torch.Tensor]:
-    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes."
-    return [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
+def foreign_pictures(vq: VQVAE, names: list[str] | None = None, grey: bool = False) -> list[torch.Tensor]:
+    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes; `grey`: their channel mean."
+    pics = [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
+    return [t.mean(0, keepdim=True).expand_as(t).contiguous() for t in pics] if grey else pics
 
 
 def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: int, device) -> Encoding:
@@ -341,7 +345,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
         held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
-    textures = foreign_pictures(vq) if tcfg.anomalies in ("image", "texture") else None
+    textures = foreign_pictures(vq, grey=tcfg.grey_pastes) if tcfg.anomalies in ("image", "texture") else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
