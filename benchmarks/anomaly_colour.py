@@ -5,14 +5,14 @@
 On grey data (ELPV's solar cells) every real defect is grey, but the stage-1 codebook was learnt mostly from colour
 pictures, so a replaced code or a pasted colour crop can tint I_gen where the anomaly is. A detector that learns
 "tinted means anomalous" learns a cue the test never offers. This script measures the cue: the chroma of I_gen
-(per pixel, the spread of its three channels) inside and outside the anomaly masks of each stage-2 anomaly
-source, drawn on the data set's normal training images with the model's frozen VQ-VAE, next to the chroma of I_gen
-on the defective test images. Every image gets an anomaly (`p_anomalous` 1); same Perlin masks for every source.
-Prints one Markdown table.
+(per pixel, the spread of its three channels) inside and outside the anomaly masks of each stage-2 anomaly source
+(and of the solid colours that stage 3 pastes), drawn on the data set's normal training images with the model's
+frozen VQ-VAE, next to the chroma of I_gen on the defective test images. Every image gets an anomaly (`p_anomalous`
+1); same Perlin masks for every source. Prints one Markdown table.
 """
 import torch
 from splits import model_command_line                                      # benchmarks/splits.py
-from dsr_nb.anomalies import draw_plan, sample_latent_anomalies
+from dsr_nb.anomalies import draw_plan, image_anomalies, sample_latent_anomalies
 from dsr_nb.data import open_dataset
 from dsr_nb.perlin import perlin_masks
 from dsr_nb.streams import Streams
@@ -46,6 +46,9 @@ def main():
         xa, m_gt = texture_anomalies(x, masks, foreign_pictures(vq, grey=grey), torch.Generator().manual_seed(a.seed), 1.0)
         c, m = chroma(decode(vq.encode(xa))), m_gt[:, 0] > 0.5
         rows.append((f"I_gen, pasted pictures 'image'{', grey' if grey else ''}", c[m].mean().item(), c[~m].mean().item()))
+    xa, m_gt = image_anomalies(x, masks, torch.Generator().manual_seed(a.seed), 1.0)   # DSR's stage-3 anomalies
+    c, m = chroma(decode(vq.encode(xa))), m_gt[:, 0] > 0.5
+    rows.append(("I_gen, pasted solid colours (stage 3's)", c[m].mean().item(), c[~m].mean().item()))
     test = open_dataset(a.data, a.category, "test", cfg.img_size)
     bad = [i for i in range(len(test)) if test[i]["label"] == 1][:a.n]
     if bad:

@@ -6,6 +6,7 @@
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "latent"}' --model '{"strength_min": 0.05}' --strength-max 0.3 --out runs/mono-near
     python benchmarks/probe_full.py --data elpv --category mono --train '{"anomalies": "texture"}' --blend-beta 0.8 --out runs/mono-blend
     python benchmarks/probe_full.py --data elpv --category poly --vq runs/vq_k64 --model '{"num_codes": 64}' --out runs/poly-k64
+    python benchmarks/probe_full.py --data elpv --category poly --train '{"anomalies": "image"}' --colour-pastes --out runs/poly-colour
 
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
 `--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
@@ -17,8 +18,10 @@ rank window of latent anomalies to near codes (strength s ~ U[strength_min, STRE
 U[strength_min, 1); the window is ranks [λ_s K, s K] of the codes nearest the original). `--blend-beta` makes
 a foreign picture's codes (texture anomalies) faint in the latent space: each cell under the mask takes the code
 nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA) per image, as image-space anomalies blend pixels.
-`--vq` trains on another stage-1 VQ-VAE than the bundled one (a checkpoint folder of `dsr-nb pretrain` or
-`benchmarks/vq_codes.py`; `--model` must give its sizes where they differ from the tiny preset's).
+`--colour-pastes` pastes a solid random colour instead of a picture crop (DSR's own image-space anomalies, which the
+authors use for stage 3: `image_anomalies`, same masks and opacities). `--vq` trains on another stage-1 VQ-VAE than
+the bundled one (a checkpoint folder of `dsr-nb pretrain` or `benchmarks/vq_codes.py`; `--model` must give its sizes
+where they differ from the tiny preset's).
 `--resume` continues a run from the checkpoint in --out with the settings given now (the averaging probe of
 section 15 copies a run's checkpoint aside and ends the copy with `--iters3 0` and no `ema`, which leaves the raw
 stage-2 weights of the same trajectory). Run one probe at a time on an idle machine; results go to
@@ -30,7 +33,7 @@ from pathlib import Path
 import torch
 import dsr_nb.anomalies, dsr_nb.train
 from dsr_nb.train import train_dsr
-from dsr_nb.anomalies import draw_plan
+from dsr_nb.anomalies import draw_plan, image_anomalies
 from dsr_nb.data import open_dataset
 from dsr_nb.pretrain import load_vqvae
 from dsr_nb.evaluate import labelled_test_split, validation_metrics, evaluate_and_store, comparison_table
@@ -43,6 +46,11 @@ def narrowed_plan(batch, generator=None, p_anomalous=0.5, strength_min=0.2, *, t
     squeeze = lambda s: strength_min + (s - strength_min) * (top - strength_min) / (1 - strength_min)
     plan.strength_lo, plan.strength_hi = squeeze(plan.strength_lo), squeeze(plan.strength_hi)
     return plan
+
+
+def colour_paste(x, masks, textures, generator, p_anomalous=0.5, max_beta=0.8):
+    "`texture_anomalies` with a solid random colour instead of a crop of `textures` (unused): DSR's stage-3 anomalies."
+    return image_anomalies(x, masks, generator, p_anomalous, max_beta)
 
 
 class BlendedPaste:
@@ -74,6 +82,7 @@ def main(argv=None):
     p.add_argument("--max-beta", type=float, help="image-space anomalies: beta ~ U[0, MAX_BETA) (default: 0.8); 0: fully opaque")
     p.add_argument("--strength-max", type=float, help="latent anomalies: strength s ~ U[strength_min, STRENGTH_MAX) (default: 1)")
     p.add_argument("--blend-beta", type=float, help="texture anomalies: codes nearest to β q + (1 − β) q_foreign, β ~ U[0, BLEND_BETA)")
+    p.add_argument("--colour-pastes", action="store_true", help="image-space anomalies: a solid random colour instead of a picture crop")
     p.add_argument("--vq", help="stage-1 VQ-VAE checkpoint folder (default: the bundled one)")
     p.add_argument("--out", required=True)
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out (any of its checkpoints, copied aside), "
@@ -84,6 +93,11 @@ def main(argv=None):
         if tcfg.anomalies != "image": p.error("--max-beta acts on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
         if not 0 <= a.max_beta <= 1: p.error(f"--max-beta must lie in [0, 1], got {a.max_beta}")
         dsr_nb.train.texture_anomalies = partial(dsr_nb.train.texture_anomalies, max_beta=a.max_beta)   # what stage2_step calls
+    if a.colour_pastes:
+        if tcfg.anomalies != "image": p.error("--colour-pastes acts on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
+        paste = dsr_nb.train.texture_anomalies                                             # --max-beta's partial, if given
+        kw = paste.keywords if isinstance(paste, partial) else {}
+        dsr_nb.train.texture_anomalies = partial(colour_paste, **kw)                          # what stage2_step calls
     if a.strength_max is not None:
         if tcfg.anomalies not in ("latent", "mixed"): p.error("--strength-max acts on the rank window: add --train '{\"anomalies\": \"latent\"}'")
         if not cfg.strength_min < a.strength_max <= 1: p.error(f"--strength-max must lie in ({cfg.strength_min}, 1], got {a.strength_max}")
@@ -106,6 +120,7 @@ def main(argv=None):
     if a.strength_max is not None: meta["strength_max"] = a.strength_max
     if a.blend_beta is not None: meta["blend_beta"] = a.blend_beta
     if a.vq is not None: meta["vq"] = a.vq
+    if a.colour_pastes: meta["colour_pastes"] = True
     model, log = train_dsr(train, cfg, tcfg, out=out, progress=False, meta=meta, seed=a.seed, resume=a.resume, vq=vq)
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)
