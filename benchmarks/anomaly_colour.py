@@ -37,27 +37,29 @@ def main():
     masks = perlin_masks(B, S, rng)                                          # B×1×S×S
     enc = vq.encode(x)
     decode = lambda e: vq.decode(e.q_lo, e.q_hi)
-    rows = [("input x, normal", chroma(x).mean().item(), None), ("I_gen, normal", chroma(decode(enc)).mean().item(), None)]
+    rows = [("input x, normal", None, chroma(x).mean().item()), ("I_gen, normal", None, chroma(decode(enc)).mean().item())]
+
+    def row(name: str, i_gen: torch.Tensor, mask: torch.Tensor):              # I_gen B×3×S×S, mask B×1×S×S
+        c, m = chroma(i_gen), mask[:, 0] > 0.5
+        rows.append((name, c[m].mean().item(), c[~m].mean().item()))
+
     for mode in ("latent", "uniform"):
         la = sample_latent_anomalies(vq, enc, masks, draw_plan(B, rng, 1.0, cfg.strength_min), rng, cfg.exclude_frac, mode)
-        c, m = chroma(vq.decode(la.q_lo, la.q_hi)), la.mask[:, 0] > 0.5
-        rows.append((f"I_gen, latent codes '{mode}'", c[m].mean().item(), c[~m].mean().item()))
+        row(f"I_gen, latent codes '{mode}'", vq.decode(la.q_lo, la.q_hi), la.mask)
     for grey in (False, True):
         xa, m_gt = texture_anomalies(x, masks, foreign_pictures(vq, grey=grey), torch.Generator().manual_seed(a.seed), 1.0)
-        c, m = chroma(decode(vq.encode(xa))), m_gt[:, 0] > 0.5
-        rows.append((f"I_gen, pasted pictures 'image'{', grey' if grey else ''}", c[m].mean().item(), c[~m].mean().item()))
+        row(f"I_gen, pasted pictures 'image'{', grey' if grey else ''}", decode(vq.encode(xa)), m_gt)
     xa, m_gt = image_anomalies(x, masks, torch.Generator().manual_seed(a.seed), 1.0)   # DSR's stage-3 anomalies
-    c, m = chroma(decode(vq.encode(xa))), m_gt[:, 0] > 0.5
-    rows.append(("I_gen, pasted solid colours (stage 3's)", c[m].mean().item(), c[~m].mean().item()))
+    row("I_gen, pasted solid colours (stage 3's)", decode(vq.encode(xa)), m_gt)
     test = open_dataset(a.data, a.category, "test", cfg.img_size)
-    bad = [i for i in range(len(test)) if test[i]["label"] == 1][:a.n]
+    bad = [i for i, label in enumerate(test.labels) if label == 1][:a.n]
     if bad:
         xt = vq.to_model_order(torch.stack([test[i]["image"] for i in bad]))
-        rows.append((f"I_gen, defective test images ({len(bad)})", chroma(decode(vq.encode(xt))).mean().item(), None))
+        rows.append((f"I_gen, defective test images ({len(bad)})", None, chroma(decode(vq.encode(xt))).mean().item()))
     print(f"Chroma (mean over pixels of the std of the 3 channels), {a.data}/{a.category}, {B} training images, model {a.model}\n")
     print("| image | inside the anomaly mask | outside (or the whole image) |\n|---|---:|---:|")
-    for name, inside, outside in rows:                                      # whole-image rows: one number, in the last column
-        print(f"| {name} | {inside:.4f} | {outside:.4f} |" if outside is not None else f"| {name} | | {inside:.4f} |")
+    for name, inside, outside in rows:                                      # whole-image rows: no number inside
+        print(f"| {name} | {'' if inside is None else f'{inside:.4f}'} | {outside:.4f} |")
 
 
 if __name__ == "__main__":
