@@ -18,7 +18,7 @@ from .vqvae import VQVAE, WeightsMismatch
 from .registry import OFFICIAL_VQ, weights_root
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, load_vqvae
 from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
-from .train import ANOMALY_SOURCES, TrainConfig, train_dsr
+from .train import ANOMALY_SOURCES, PICTURE_SOURCES, TrainConfig, train_dsr
 from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
 from .report import metrics_table
 
@@ -359,7 +359,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         raise CheckpointError(f"{out} is a finished model; there is nothing to resume (train again with --overwrite or another --out)")
     tcfg = _train_config(args, stored and stored.get("train"))
     seed = args.seed if args.seed is not None else (stored or {}).get("seed", 0)
-    if tcfg.anomalies in ("image", "texture"):
+    if tcfg.anomalies in PICTURE_SOURCES:
         try: import skimage  # noqa: F401  (the foreign pictures of these anomalies are the general corpus)
         except ImportError: raise CLIError(f"--anomalies {tcfg.anomalies} needs scikit-image: pip install 'dsr-nb[data]'") from None
     with rank_zero_first(): train_ds = open_dataset(args.data, args.category, "train", cfg.img_size)   # may write a cache

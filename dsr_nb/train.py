@@ -27,13 +27,14 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, plot_training, _csv
 
 # %% auto #0
-__all__ = ['ANOMALY_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
-           'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes', 'texture_anomalies', 'Stage2Net',
-           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'TrainLog', 'frees_its_frame',
-           'train_dsr', 'learned']
+__all__ = ['ANOMALY_SOURCES', 'PICTURE_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate',
+           'load_train_images', 'draw_batch', 'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes',
+           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
+           'WeightAverage', 'TrainLog', 'frees_its_frame', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
+PICTURE_SOURCES = ("texture", "image")                                 # the sources made from the foreign pictures
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class TrainConfig:
         if not 0 <= self.ema < 1: raise ValueError(f"ema must be in [0, 1) (0: no averaging), got {self.ema}")
         if self.anomalies not in ANOMALY_SOURCES:
             raise ValueError(f"anomalies must be one of {', '.join(map(repr, ANOMALY_SOURCES))}, got {self.anomalies!r}")
-        if self.grey_pastes and self.anomalies not in ("image", "texture"):
+        if self.grey_pastes and self.anomalies not in PICTURE_SOURCES:
             raise ValueError(f"grey_pastes turns the foreign pictures of anomalies 'image' and 'texture' grey; anomalies is {self.anomalies!r}")
         for k in ("batch_size", "save_every"):
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
@@ -345,7 +346,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
         held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
         if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
-    textures = foreign_pictures(vq, grey=tcfg.grey_pastes) if tcfg.anomalies in ("image", "texture") else None
+    textures = foreign_pictures(vq, grey=tcfg.grey_pastes) if tcfg.anomalies in PICTURE_SOURCES else None
     opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
     sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
     opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
