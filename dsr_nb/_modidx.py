@@ -13,6 +13,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'dsr_nb.anomalies.image_anomalies': ('latent_anomalies.html#image_anomalies', 'dsr_nb/anomalies.py'),
                                   'dsr_nb.anomalies.latent_mask': ('latent_anomalies.html#latent_mask', 'dsr_nb/anomalies.py'),
                                   'dsr_nb.anomalies.lo_reach': ('latent_anomalies.html#lo_reach', 'dsr_nb/anomalies.py'),
+                                  'dsr_nb.anomalies.paste': ('latent_anomalies.html#paste', 'dsr_nb/anomalies.py'),
                                   'dsr_nb.anomalies.paste_codes': ('latent_anomalies.html#paste_codes', 'dsr_nb/anomalies.py'),
                                   'dsr_nb.anomalies.rank_window': ('latent_anomalies.html#rank_window', 'dsr_nb/anomalies.py'),
                                   'dsr_nb.anomalies.replace_codes': ('latent_anomalies.html#replace_codes', 'dsr_nb/anomalies.py'),

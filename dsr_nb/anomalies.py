@@ -14,7 +14,8 @@ from .streams import Streams
 
 # %% auto #0
 __all__ = ['LEVELS', 'MODES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
-           'select_images', 'lo_reach', 'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'image_anomalies']
+           'select_images', 'lo_reach', 'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'paste',
+           'image_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
 LEVELS = ("normal", "both", "lo", "hi")  # plan.level codes 0..3
@@ -174,6 +175,11 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
     return LatentAnomalies(q_lo, q_hi, coarse, plan)
 
 # %% ../nbs/07_latent_anomalies.ipynb #3ede8f51
+def paste(x: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    "x (B×C×S×S) with `fill` blended in under `mask` (B×1×S×S) at opacity 1 − β (B×1×1×1): β x + (1 − β) fill there, x elsewhere."
+    return mask * (beta * x + (1 - beta) * fill) + (1 - mask) * x
+
+
 def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | Streams | None = None,
                     p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
     "Paste a random solid colour into images x (B×3×S×S) under mask (B×1×S×S) with opacity 1 − β; → (images, M_gt)."
@@ -188,5 +194,4 @@ def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Genera
     mask = mask * keep                                                       # normal images: empty mask
     color = r(B, 3, 1, 1).to(x.dtype)
     beta = (r(B, 1, 1, 1) * max_beta).to(x.dtype)
-    blended = beta * x + (1 - beta) * color
-    return mask * blended + (1 - mask) * x, mask
+    return paste(x, color, mask, beta), mask

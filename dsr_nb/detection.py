@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import reduce
 from .config import DSRConfig
-from .subspace import DoubleConv, UpConv, check_features
+from .subspace import DoubleConv, UpConv, check_features, OFFICIAL_SRM_KEYS
 from .vqvae import load_official
 from .efficiency import Pool2, exporting
 
@@ -91,14 +91,9 @@ class Upsampler(nn.Module):
         return self.unet(torch.cat([i_spc, i_gen, m_prob], 1))
 
 # %% ../nbs/09_detection.ipynb #c2bc3f43
-OFFICIAL_UNET_KEYS = [  # DSR_anomaly_det_module_<cat>.pckl, DSR_upsample_module_<cat>.pckl → AnomalyDetector, Upsampler
-    (r"^unet\.encoder\.block(\d)\.0\.", r"unet.enc\1.conv1."),
-    (r"^unet\.encoder\.block(\d)\.3\.", r"unet.enc\1.conv2."),
-    (r"^unet\.decoder\.up(\d)\.1\.", r"unet.up\1.conv."),
-    (r"^unet\.decoder\.db(\d)\.0\.", r"unet.dec\1.conv1."),
-    (r"^unet\.decoder\.db(\d)\.3\.", r"unet.dec\1.conv2."),
-    (r"^unet\.decoder\.fin_out\.0\.", "unet.out."),
-]
+# DSR_anomaly_det_module_<cat>.pckl, DSR_upsample_module_<cat>.pckl → AnomalyDetector, Upsampler: the authors' files key
+# their U-Nets as the SRMs' files do (chapter 08's table); our two modules hold theirs one level down, as `unet`
+OFFICIAL_UNET_KEYS = [(src, "unet." + dst) for src, dst in OFFICIAL_SRM_KEYS]
 
 
 def _unet_from_official(cls, path, cfg: DSRConfig | None = None):

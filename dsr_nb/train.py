@@ -20,7 +20,7 @@ from .efficiency import keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
 from .streams import Streams
-from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies
+from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, paste
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import bundled_vqvae, random_crops, general_corpus
 from .devices import process_device, init_distributed, local_batch, _any_rank, _mean_over_ranks
@@ -163,7 +163,7 @@ def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch
     r = torch.rand(B, 2, generator=generator).to(x.device)
     masks = masks * (r[:, :1] < p_anomalous).to(x.dtype).view(B, 1, 1, 1)
     beta = (r[:, 1:] * max_beta).to(x.dtype).view(B, 1, 1, 1)
-    return masks * (beta * x + (1 - beta) * tex) + (1 - masks) * x, masks
+    return paste(x, tex, masks, beta), masks
 
 
 class Stage2Net(nn.Module):
