@@ -152,11 +152,16 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
+def add_crowd_args(ap: argparse.ArgumentParser) -> None:
+    "The crowd's two sizes; `reliability.py`, which runs this crowd, takes the same two options."
+    ap.add_argument("--crowd", type=int, default=100, help="concurrent calls, each its own session (default 100)")
+    ap.add_argument("--more", type=int, default=1000, help="further calls from new sessions (default 1000)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="synthetic-weave", help="bundled model to call (default synthetic-weave)")
-    ap.add_argument("--crowd", type=int, default=100, help="concurrent calls, each its own session (default 100)")
-    ap.add_argument("--more", type=int, default=1000, help="further calls from new sessions (default 1000)")
+    add_crowd_args(ap)
     ap.add_argument("--workers", type=int, default=8, help="client threads for the further calls (default 8)")
     ap.add_argument("--procs", type=int, default=1, help="client processes the crowd is spread over (default 1: "
                     "one interpreter for all 100, as one gradio_client user would run them)")

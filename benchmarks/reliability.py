@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
+import demo_load                                                       # benchmarks/demo_load.py: the crowd
+
 ROWS: list[tuple[str, str, bool, str]] = []          # (group, probe, held, detail)
 
 
@@ -310,8 +311,7 @@ def _meta(out: Path) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-load", action="store_true", help="leave out the crowd and leak test of the demo")
-    ap.add_argument("--crowd", type=int, default=100, help="concurrent demo calls (default 100)")
-    ap.add_argument("--more", type=int, default=1000, help="further calls from new sessions (default 1000)")
+    demo_load.add_crowd_args(ap)                                        # --crowd, --more
     ap.add_argument("--kills", type=int, default=6, help="SIGKILLs during saves (default 6)")
     ap.add_argument("--json", help="also write the table as JSON to this file")
     a = ap.parse_args(argv)
@@ -327,8 +327,6 @@ def main(argv=None):
         probe_crashes(work, env, a.kills)
         if not a.no_load:
             print("crowd", flush=True)
-            sys.path.insert(0, str(HERE))
-            import demo_load
             res = demo_load.main(["--crowd", str(a.crowd), "--more", str(a.more)])
             c, s = res["crowd_result"], res["sessions_result"]
             record("crowd", f"{a.crowd} concurrent /detect calls, each its own session: none lost, p95 ≤ 5 s",
