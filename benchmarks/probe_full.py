@@ -89,15 +89,12 @@ def main(argv=None):
                    "with the settings given now: e.g. --iters3 0 and no ema to end a copy of an averaging run at its raw stage-2 weights")
     a = p.parse_args(argv)
     cfg, tcfg = tiny_configs(p, a, stage2_iters=a.iters2, stage3_iters=a.iters3)
-    if a.max_beta is not None:
-        if tcfg.anomalies != "image": p.error("--max-beta acts on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
-        if not 0 <= a.max_beta <= 1: p.error(f"--max-beta must lie in [0, 1], got {a.max_beta}")
-        dsr_nb.train.texture_anomalies = partial(dsr_nb.train.texture_anomalies, max_beta=a.max_beta)   # what stage2_step calls
-    if a.colour_pastes:
-        if tcfg.anomalies != "image": p.error("--colour-pastes acts on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
-        paste = dsr_nb.train.texture_anomalies                                             # --max-beta's partial, if given
-        kw = paste.keywords if isinstance(paste, partial) else {}
-        dsr_nb.train.texture_anomalies = partial(colour_paste, **kw)                          # what stage2_step calls
+    if a.max_beta is not None or a.colour_pastes:
+        if tcfg.anomalies != "image": p.error("--max-beta and --colour-pastes act on image-space anomalies: add --train '{\"anomalies\": \"image\"}'")
+        if a.max_beta is not None and not 0 <= a.max_beta <= 1: p.error(f"--max-beta must lie in [0, 1], got {a.max_beta}")
+        paste = colour_paste if a.colour_pastes else dsr_nb.train.texture_anomalies
+        kw = {} if a.max_beta is None else {"max_beta": a.max_beta}
+        dsr_nb.train.texture_anomalies = partial(paste, **kw)                                  # what stage2_step calls
     if a.strength_max is not None:
         if tcfg.anomalies not in ("latent", "mixed"): p.error("--strength-max acts on the rank window: add --train '{\"anomalies\": \"latent\"}'")
         if not cfg.strength_min < a.strength_max <= 1: p.error(f"--strength-max must lie in ({cfg.strength_min}, 1], got {a.strength_max}")
