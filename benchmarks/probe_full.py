@@ -9,7 +9,8 @@
     python benchmarks/probe_full.py --data elpv --category poly --train '{"anomalies": "image"}' --colour-pastes --out runs/poly-colour
 
 Trains stages 2 and 3 with `DSRConfig.tiny()` and `TrainConfig.tiny()` changed by the JSON of `--model` and
-`--train` (settings the CLI has no flag for), chooses the thresholds on the validation split, evaluates once
+`--train` (what `dsr-nb train --set KEY=VALUE` reaches too; the options below patch the library, which the CLI
+does not), chooses the thresholds on the validation split, evaluates once
 on the test split next to the trivial baselines, and prints the table. At another `img_size` (a multiple of
 32) the bundled stage-1 VQ-VAE still serves: it is convolutional. The score kernel stays the preset's (11)
 unless `--model` changes it. `--max-beta` changes how transparent image-space anomalies may be (the pasted

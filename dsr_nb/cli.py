@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch
 import dsr_nb
-from .config import DSRConfig
+from .config import DSRConfig, field_from_text
 from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize
 from .checkpoint import CheckpointError, out_lock
@@ -23,9 +23,9 @@ from .evaluate import comparison_table, labelled_test_split, validation_metrics,
 from .report import metrics_table
 
 # %% auto #0
-__all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
-           'run', 'main', 'run_cli', 'expect_user_error', 'prepare_out', 'folder_images', 'run_pretrain', 'run_train',
-           'load_stage1']
+__all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'FLAG_FIELDS', 'STAGE1_FIELDS', 'SETTABLE', 'CLIError', 'one_line',
+           'count', 'Subcommand', 'build_parser', 'run', 'main', 'run_cli', 'expect_user_error', 'prepare_out',
+           'folder_images', 'run_pretrain', 'parse_settings', 'run_train', 'load_stage1']
 
 # %% ../nbs/13_cli.ipynb #b3c2f6a6
 PROG = "dsr-nb"
@@ -318,14 +318,38 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")
     p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                    help="evaluate on the test split, if the data has one, and store the thresholds (default: --eval)")
+    p.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
+                   help="change another setting of the schedule (TrainConfig: lr, warmup_iters, p_anomalous, ema, grey_pastes, ...) "
+                        "or of the model (DSRConfig: w_feat, strength_min, srm_width, img_size, ...); repeatable, "
+                        "e.g. --set lr=5e-4 --set ema=0.999")
 
-def _train_config(args: argparse.Namespace, stored: dict | None = None) -> TrainConfig:
-    "The preset's schedule, or the resumed run's (`stored`), changed by the options given on the command line."
+FLAG_FIELDS = {"stage2_iters": "--iters2", "stage3_iters": "--iters3", "batch_size": "--batch-size",
+               "anomalies": "--anomalies", "save_every": "--save-every", "name": "--preset"}
+STAGE1_FIELDS = ("in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes", "commitment",
+                 "ema_decay", "ema_eps", "channel_order")           # fixed by the stage-1 VQ-VAE that stage 2 starts from
+SETTABLE = sorted((set(DSRConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)) - set(FLAG_FIELDS) - set(STAGE1_FIELDS))
+
+def parse_settings(items: list[str]) -> tuple[dict, dict]:
+    "`--set KEY=VALUE` items as (DSRConfig changes, TrainConfig changes), each value of its field's type."
+    model, train = {}, {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key: raise CLIError(f"--set takes KEY=VALUE, got {item!r}")
+        if key in FLAG_FIELDS: raise CLIError(f"--set {key}: give it as {FLAG_FIELDS[key]}")
+        if key in STAGE1_FIELDS: raise CLIError(f"--set {key}: a setting of the stage-1 VQ-VAE, which --vq (or the preset's bundled one) fixes")
+        if key not in SETTABLE: raise CLIError(f"--set: unknown setting {key!r}; the settings are {', '.join(SETTABLE)}")
+        cls, into = (TrainConfig, train) if key in TrainConfig.__dataclass_fields__ else (DSRConfig, model)
+        into[key] = field_from_text(cls, key, text)
+    return model, train
+
+def _train_config(args: argparse.Namespace, stored: dict | None = None, settings: dict | None = None) -> TrainConfig:
+    "The preset's schedule, or the resumed run's (`stored`), changed by `--set`'s `settings` and the options given."
     known = set(TrainConfig.__dataclass_fields__)
     base = TrainConfig(**{k: v for k, v in stored.items() if k in known}) if stored else TrainConfig.for_preset(args.preset)
     given = {"stage2_iters": args.iters2, "stage3_iters": args.iters3, "batch_size": args.batch_size,
              "anomalies": args.anomalies, "save_every": args.save_every}
-    return base.replace(**{k: v for k, v in given.items() if v is not None})
+    return base.replace(**(settings or {}), **{k: v for k, v in given.items() if v is not None})
 
 def _data_ref(data: str) -> str:
     "How the meta records --data: the names as they are, folders as absolute paths."
@@ -352,12 +376,14 @@ def load_stage1(path: str | Path, preset: str) -> VQVAE:
 
 def _run_train(args: argparse.Namespace, rank: int) -> None:
     t0 = time.time()
-    cfg = DSRConfig.preset(args.preset)
+    model_sets, train_sets = parse_settings(args.settings)
+    cfg = DSRConfig.preset(args.preset).replace(**model_sets)      # a bad value is one line here, before any data is read
     out = Path(args.out).expanduser()
     stored = prepare_out(out, "dsr", cfg, args.resume, args.overwrite)
     if stored is not None and stored.get("finished"):
         raise CheckpointError(f"{out} is a finished model; there is nothing to resume (train again with --overwrite or another --out)")
-    tcfg = _train_config(args, stored and stored.get("train"))
+    if stored is not None: cfg = DSRConfig.from_dict(_checkpoint_json(out)["config"]).replace(**model_sets)   # the run's own
+    tcfg = _train_config(args, stored and stored.get("train"), train_sets)
     seed = args.seed if args.seed is not None else (stored or {}).get("seed", 0)
     if tcfg.anomalies in PICTURE_SOURCES:
         try: import skimage  # noqa: F401  (the foreign pictures of these anomalies are the general corpus)

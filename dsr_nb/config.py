@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DSRConfig']
+__all__ = ['DSRConfig', 'field_from_text']
 
 # %% ../nbs/01_config.ipynb #92793dba
 @dataclass(frozen=True)
@@ -105,3 +105,19 @@ class DSRConfig:
         vq_fields = ["in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes"]
         fields_ = vq_fields if vq_only else vq_fields + ["srm_width", "srm_pools", "osd_width", "osd_bottleneck", "unet_width"]
         return [f for f in fields_ if getattr(self, f) != getattr(other, f)]
+
+# %% ../nbs/01_config.ipynb #f1e1d0a2
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+def field_from_text(cls, key: str, text: str):
+    "`text` as a value of the type of dataclass `cls`'s field `key` (int, float, bool or str); a ValueError says what it takes."
+    kinds = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(cls)}
+    if key not in kinds: raise ValueError(f"{cls.__name__} has no field {key!r}")
+    kind, t = kinds[key], text.strip()
+    if kind == "bool":
+        if t.lower() in _TRUE + _FALSE: return t.lower() in _TRUE
+        raise ValueError(f"{key} takes true or false, got {text!r}")
+    if kind in ("int", "float"):
+        try: return int(t) if kind == "int" else float(t)
+        except ValueError: raise ValueError(f"{key} takes {'a whole number' if kind == 'int' else 'a number'}, got {text!r}") from None
+    return text
