@@ -270,6 +270,8 @@ ERRORS = {   # name: (arguments, given the scratch folder and the trained model;
     "with-train without the broad corpus": (lambda w, m: ["pretrain", "--steps", "3", "--with-train", "elpv", "--out", w / "x"],
                                             "give --corpus broad"),
     "eval without a test split": (lambda w, m: ["eval", "--model", m, "--data", w / "plain", "--out", w / "x"], "no test split"),
+    "--set without a value": (lambda w, m: ["train", "--data", "synthetic", "--set", "lr", "--out", w / "x"], "--set takes KEY=VALUE"),
+    "--set out of range": (lambda w, m: ["train", "--data", "synthetic", "--set", "ema=1", "--out", w / "x"], "ema must be in [0, 1)"),
 }
 
 
