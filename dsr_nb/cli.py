@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch
 import dsr_nb
-from .config import DSRConfig, field_from_text
+from .config import DSRConfig, VQ_FIELDS, field_from_text
 from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize
 from .checkpoint import CheckpointError, out_lock
@@ -325,8 +325,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 
 FLAG_FIELDS = {"stage2_iters": "--iters2", "stage3_iters": "--iters3", "batch_size": "--batch-size",
                "anomalies": "--anomalies", "save_every": "--save-every", "name": "--preset"}
-STAGE1_FIELDS = ("in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes", "commitment",
-                 "ema_decay", "ema_eps", "channel_order")           # fixed by the stage-1 VQ-VAE that stage 2 starts from
+STAGE1_FIELDS = (*VQ_FIELDS, "commitment", "ema_decay", "ema_eps", "channel_order")   # fixed by the stage-1 VQ-VAE
 SETTABLE = sorted((set(DSRConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)) - set(FLAG_FIELDS) - set(STAGE1_FIELDS))
 
 def parse_settings(items: list[str]) -> tuple[dict, dict]:

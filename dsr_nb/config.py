@@ -9,9 +9,11 @@ from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DSRConfig', 'field_from_text']
+__all__ = ['VQ_FIELDS', 'DSRConfig', 'field_from_text']
 
 # %% ../nbs/01_config.ipynb #92793dba
+VQ_FIELDS = ("in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes")   # the VQ-VAE's weight shapes
+
 @dataclass(frozen=True)
 class DSRConfig:
     "All sizes and weights of a DSR model. Use `DSRConfig.paper()` or `DSRConfig.tiny()`; see the table below."
@@ -102,8 +104,7 @@ class DSRConfig:
 
     def same_model(self, other: DSRConfig, vq_only: bool = False) -> list[str]:
         "Fields that change a weight's shape and differ between `self` and `other` (empty: weights fit); `vq_only`: the VQ-VAE's."
-        vq_fields = ["in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes"]
-        fields_ = vq_fields if vq_only else vq_fields + ["srm_width", "srm_pools", "osd_width", "osd_bottleneck", "unet_width"]
+        fields_ = VQ_FIELDS if vq_only else VQ_FIELDS + ("srm_width", "srm_pools", "osd_width", "osd_bottleneck", "unet_width")
         return [f for f in fields_ if getattr(self, f) != getattr(other, f)]
 
 # %% ../nbs/01_config.ipynb #f1e1d0a2
