@@ -195,7 +195,7 @@ def prepare_out(out: str | Path, kind: str, cfg: DSRConfig, resume: bool = False
             raise CheckpointError(f"{out} holds a {meta.get('kind', 'unknown')!r} checkpoint, not a {what} run")
         try: old = DSRConfig.from_dict(info["config"])
         except (KeyError, ValueError, TypeError) as e: raise CheckpointError(f"{out}/config.json is not a valid dsr_nb config: {e}") from None
-        if diff := old.same_model(cfg):
+        if diff := old.same_model(cfg, vq_only=True):          # another preset (--set changes no VQ-VAE size)
             raise CheckpointError(f"{out} was trained with --preset {old.name} ({', '.join(diff)} differ from "
                                   f"--preset {cfg.name}); resume it with --preset {old.name}")
         return meta
@@ -381,7 +381,12 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
     stored = prepare_out(out, "dsr", cfg, args.resume, args.overwrite)
     if stored is not None and stored.get("finished"):
         raise CheckpointError(f"{out} is a finished model; there is nothing to resume (train again with --overwrite or another --out)")
-    if stored is not None: cfg = DSRConfig.from_dict(_checkpoint_json(out)["config"]).replace(**model_sets)   # the run's own
+    if stored is not None:                                         # the run's own config, changed by what --set gives again
+        old = DSRConfig.from_dict(_checkpoint_json(out)["config"])
+        cfg = old.replace(**model_sets)
+        if diff := old.same_model(cfg):
+            raise CLIError(f"--set {', '.join(diff)}: a resumed run keeps the sizes it was trained with; "
+                           f"train anew (--overwrite or another --out) to change them")
     tcfg = _train_config(args, stored and stored.get("train"), train_sets)
     seed = args.seed if args.seed is not None else (stored or {}).get("seed", 0)
     if tcfg.anomalies in PICTURE_SOURCES:
