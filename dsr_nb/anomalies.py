@@ -11,11 +11,13 @@ from einops import rearrange
 from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
 from .streams import Streams
+from .pretrain import random_crops, general_corpus
 
 # %% auto #0
-__all__ = ['LEVELS', 'MODES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask',
-           'select_images', 'lo_reach', 'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'paste',
-           'image_anomalies']
+__all__ = ['LEVELS', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes',
+           'LatentAnomalies', 'latent_mask', 'select_images', 'lo_reach', 'requantize_hi', 'paste_codes',
+           'sample_latent_anomalies', 'paste', 'image_anomalies', 'foreign_pictures', 'foreign_codes',
+           'texture_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
 LEVELS = ("normal", "both", "lo", "hi")  # plan.level codes 0..3
@@ -195,3 +197,31 @@ def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Genera
     color = r(B, 3, 1, 1).to(x.dtype)
     beta = (r(B, 1, 1, 1) * max_beta).to(x.dtype)
     return paste(x, color, mask, beta), mask
+
+# %% ../nbs/07_latent_anomalies.ipynb #e209bf8f
+ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # what TrainConfig.anomalies may be (chapter 11)
+PICTURE_SOURCES = ("texture", "image")                                 # the sources made from the foreign pictures
+
+
+def foreign_pictures(vq: VQVAE, names: list[str] | None = None, grey: bool = False) -> list[torch.Tensor]:
+    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes; `grey`: their channel mean."
+    pics = [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
+    return [t.mean(0, keepdim=True).expand_as(t).contiguous() for t in pics] if grey else pics
+
+
+def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: int, device) -> Encoding:
+    "The encoding of one crop of the foreign `textures` per image of the batch (the crop `texture_anomalies` would paste)."
+    crops = [random_crops(textures, 1, size, rng.generator(j, "texture")) for j in range(len(rng))]
+    return vq.encode(torch.cat(crops).to(device))                                   # B×3×S×S → codes
+
+
+def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], generator: torch.Generator,
+                      p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
+    "DRÆM-style anomalies: crops of foreign `textures` blended into x (B×3×S×S) under masks (opacity 1 − β, β ~ U[0, max_beta))."
+    B, _, S, _ = x.shape
+    tex = random_crops(textures, B, S, generator).to(x.device, x.dtype)
+    r = torch.rand(B, 2, generator=generator).to(x.device)
+    masks = masks * (r[:, :1] < p_anomalous).to(x.dtype).view(B, 1, 1, 1)
+    beta = (r[:, 1:] * max_beta).to(x.dtype).view(B, 1, 1, 1)
+    return paste(x, tex, masks, beta), masks
+

@@ -121,4 +121,4 @@ def field_from_text(cls, key: str, text: str):
     if kind in ("int", "float"):
         try: return int(t) if kind == "int" else float(t)
         except ValueError: raise ValueError(f"{key} takes {'a whole number' if kind == 'int' else 'a number'}, got {text!r}") from None
-    return text
+    return t

@@ -5,7 +5,7 @@
 # %% ../nbs/11a_diagnostics.ipynb #2311a524
 from __future__ import annotations
 import csv, io, math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from .vqvae import Encoding
@@ -14,7 +14,7 @@ from .anomalies import LatentAnomalies, draw_plan, sample_latent_anomalies
 from .metrics import average_precision
 
 # %% auto #0
-__all__ = ['DIAGNOSTICS', 'ProbeBatch', 'make_probe', 'diagnose', 'read_csv', 'plot_training']
+__all__ = ['DIAGNOSTICS', 'ProbeBatch', 'make_probe', 'diagnose', 'read_csv', 'plot_training', 'TrainLog']
 
 # %% ../nbs/11a_diagnostics.ipynb #6894029f
 @dataclass
@@ -141,3 +141,30 @@ def plot_training(losses: list[dict], diagnostics: list[dict], path=None, title:
     fig.tight_layout()
     if path is not None: fig.savefig(path, dpi=80)
     return fig
+
+# %% ../nbs/11a_diagnostics.ipynb #f0afc3fa
+@dataclass
+class TrainLog:
+    "Losses per iteration (stage 2 and stage 3, averaged over the processes, with lr and time), diagnostics, the wall time."
+    stage2: list[dict] = field(default_factory=list)
+    stage3: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    diagnostics: list[dict] = field(default_factory=list)   # {"iteration": i, **diagnose(...)}
+
+    def loss_rows(self) -> list[dict]:
+        "One row per iteration: iteration, stage, and what was logged (loss terms, lr, seconds)."
+        return ([{"iteration": i, "stage": 2, **d} for i, d in enumerate(self.stage2)] +
+                [{"iteration": len(self.stage2) + j, "stage": 3, **d} for j, d in enumerate(self.stage3)])
+
+    def files(self, title: str | None = None) -> dict[str, str | bytes]:
+        "losses.csv, diagnostics.csv and training.png, as a checkpoint's extra files."
+        import matplotlib.pyplot as plt
+        rows = self.loss_rows()
+        out = {"losses.csv": _csv(rows), "diagnostics.csv": _csv(self.diagnostics)}
+        if rows:
+            buf = io.BytesIO()
+            fig = plot_training(rows, self.diagnostics, title=title)
+            fig.savefig(buf, format="png", dpi=80); plt.close(fig)
+            out["training.png"] = buf.getvalue()
+        return out
+

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import gc, math, time, warnings
 from functools import partial, wraps
-from dataclasses import dataclass, asdict, field, replace
+from dataclasses import dataclass, asdict, replace
 import torch
 import torch.nn as nn
 import torch.distributed as dist
@@ -14,27 +14,25 @@ import torch.nn.functional as F
 from einops import rearrange
 from tqdm import tqdm
 from .config import DSRConfig
-from .vqvae import VQVAE, Encoding, load_matching
+from .vqvae import VQVAE, load_matching
 from .model import DSR, seen_codes
 from .efficiency import keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
 from .streams import Streams
-from .anomalies import draw_plan, sample_latent_anomalies, image_anomalies, paste
+from .anomalies import (draw_plan, sample_latent_anomalies, image_anomalies, ANOMALY_SOURCES, PICTURE_SOURCES,
+                               foreign_pictures, foreign_codes, texture_anomalies)
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
-from .pretrain import bundled_vqvae, random_crops, general_corpus
+from .pretrain import bundled_vqvae
 from .devices import process_device, init_distributed, local_batch, _any_rank, _mean_over_ranks
-from .diagnostics import make_probe, diagnose, plot_training, _csv
+from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
-__all__ = ['ANOMALY_SOURCES', 'PICTURE_SOURCES', 'TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate',
-           'load_train_images', 'draw_batch', 'init_weights', 'init_from_general', 'foreign_pictures', 'foreign_codes',
-           'texture_anomalies', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
-           'WeightAverage', 'TrainLog', 'frees_its_frame', 'train_dsr', 'learned']
+__all__ = ['TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights',
+           'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
+           'WeightAverage', 'frees_its_frame', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
-ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # chapter 07; "texture": a foreign picture's codes
-PICTURE_SOURCES = ("texture", "image")                                 # the sources made from the foreign pictures
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 
 @dataclass(frozen=True)
@@ -141,29 +139,6 @@ def init_from_general(decoder: nn.Module, vq: VQVAE) -> None:
     "Copy the general decoder's tail (residual stack, both transposed convs) into the object-specific decoder, which has the same tail."
     for name in ("res", "up1", "up2"):
         getattr(decoder, name).load_state_dict(getattr(vq.decoder, name).state_dict())
-
-
-def foreign_pictures(vq: VQVAE, names: list[str] | None = None, grey: bool = False) -> list[torch.Tensor]:
-    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes; `grey`: their channel mean."
-    pics = [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
-    return [t.mean(0, keepdim=True).expand_as(t).contiguous() for t in pics] if grey else pics
-
-
-def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: int, device) -> Encoding:
-    "The encoding of one crop of the foreign `textures` per image of the batch (the crop `texture_anomalies` would paste)."
-    crops = [random_crops(textures, 1, size, rng.generator(j, "texture")) for j in range(len(rng))]
-    return vq.encode(torch.cat(crops).to(device))                                   # B×3×S×S → codes
-
-
-def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], generator: torch.Generator,
-                      p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    "DRÆM-style anomalies: crops of foreign `textures` blended into x (B×3×S×S) under masks (opacity 1 − β, β ~ U[0, max_beta))."
-    B, _, S, _ = x.shape
-    tex = random_crops(textures, B, S, generator).to(x.device, x.dtype)
-    r = torch.rand(B, 2, generator=generator).to(x.device)
-    masks = masks * (r[:, :1] < p_anomalous).to(x.dtype).view(B, 1, 1, 1)
-    beta = (r[:, 1:] * max_beta).to(x.dtype).view(B, 1, 1, 1)
-    return paste(x, tex, masks, beta), masks
 
 
 class Stage2Net(nn.Module):
@@ -274,32 +249,6 @@ def _stage2_params(model: DSR) -> list[nn.Parameter]:
 
 
 # %% ../nbs/11_train.ipynb #95d97733
-@dataclass
-class TrainLog:
-    "Losses per iteration (stage 2 and stage 3, averaged over the processes, with lr and time), diagnostics, the wall time."
-    stage2: list[dict] = field(default_factory=list)
-    stage3: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    diagnostics: list[dict] = field(default_factory=list)   # {"iteration": i, **diagnose(...)} (chapter 11a)
-
-    def loss_rows(self) -> list[dict]:
-        "One row per iteration: iteration, stage, and what was logged (loss terms, lr, seconds)."
-        return ([{"iteration": i, "stage": 2, **d} for i, d in enumerate(self.stage2)] +
-                [{"iteration": len(self.stage2) + j, "stage": 3, **d} for j, d in enumerate(self.stage3)])
-
-    def files(self, title: str | None = None) -> dict[str, str | bytes]:
-        "losses.csv, diagnostics.csv and training.png, as a checkpoint's extra files."
-        import io, matplotlib.pyplot as plt
-        rows = self.loss_rows()
-        out = {"losses.csv": _csv(rows), "diagnostics.csv": _csv(self.diagnostics)}
-        if rows:
-            buf = io.BytesIO()
-            fig = plot_training(rows, self.diagnostics, title=title)
-            fig.savefig(buf, format="png", dpi=80); plt.close(fig)
-            out["training.png"] = buf.getvalue()
-        return out
-
-
 def frees_its_frame(f):
     "Decorate `f` to collect garbage when it returns or raises, so that cycles other code built around its frame go with it."
     # Code that `train_dsr` calls builds reference cycles that hold every frame on the stack at that moment: the first
