@@ -12,11 +12,10 @@ frozen VQ-VAE, next to the chroma of I_gen on the defective test images. Every i
 """
 import torch
 from splits import model_command_line                                      # benchmarks/splits.py
-from dsr_nb.anomalies import draw_plan, image_anomalies, sample_latent_anomalies
+from dsr_nb.anomalies import draw_plan, image_anomalies, sample_latent_anomalies, foreign_pictures, texture_anomalies
 from dsr_nb.data import open_dataset
 from dsr_nb.perlin import perlin_masks
 from dsr_nb.streams import Streams
-from dsr_nb.anomalies import foreign_pictures, texture_anomalies
 
 
 def chroma(im: torch.Tensor) -> torch.Tensor:
