@@ -5,7 +5,8 @@
 #     bash tools/torch_floor.sh 2.6.0          # a new venv in /tmp/torch-2.6.0 (about 5 GB: PyPI's CUDA build)
 #
 # The lowest version that passes is the floor in pyproject.toml; the README says which were tried
-# (2026-12-02: 2.4.1, 2.5.1, 2.6.0 pass; 2.3.1 fails, torch.is_autocast_enabled(device) being 2.4's).
+# (2026-12-02: 2.4.1, 2.5.1, 2.6.0 pass; 2.3.1 fails, torch.is_autocast_enabled(device) being 2.4's; 2026-12-05: the
+# newest release, 2.14.1, passes too).
 set -euo pipefail
 v=${1:?usage: tools/torch_floor.sh TORCH_VERSION [VENV]}
 venv=${2:-/tmp/torch-$v}
