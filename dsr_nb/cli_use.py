@@ -154,6 +154,9 @@ def run_predict(args: argparse.Namespace) -> None:
             rows += [batch[k] for k in sorted(batch)]                                 # the order of the inputs
             w.writerows(batch[k] for k in sorted(batch)); f.flush()
     failed = [r for r in rows if r["error"]]
+    if failed and len(failed) == len(rows):                                         # nothing to show: the reason alone
+        raise CLIError(f"none of the {len(rows)} inputs could be read as an image (first: {failed[0]['error']}); "
+                       f"scores.csv in {out} says why for each")
     odd = [r for r in rows if r["unfamiliar"] and float(r["unfamiliar"]) > UNFAMILIAR]
     print(f"{'score':>8}  {'anomalous':9}  path")
     for r in rows:
@@ -166,7 +169,6 @@ def run_predict(args: argparse.Namespace) -> None:
               f"never occur in them, column 'unfamiliar'): not of {cat}, or mostly defective; their scores mean little",
               file=sys.stderr)
     if failed:
-        if len(failed) == len(rows): raise CLIError(f"none of the {len(rows)} inputs could be read as an image (first: {failed[0]['error']})")
         print(f"{len(failed)} of {len(rows)} inputs could not be read; scores.csv says why in its error column", file=sys.stderr)
         raise SystemExit(1)
 
