@@ -155,10 +155,15 @@ def average_precision(labels, scores) -> float:
 
 # %% ../nbs/12_metrics.ipynb #92996b09
 def _f1_counts(tp: np.ndarray, fp: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
-    "Best F1 over the thresholds, and its (highest) threshold."
+    "Best F1 over the (decreasing) thresholds, and a threshold halfway between its lowest anomalous score and the next lower score."
     f1 = 2 * tp / (tp + fp + tp[-1])
-    i = int(np.argmax(f1))
-    return float(thresholds[i]), float(f1[i])
+    i = int(np.argmax(f1))                                   # the first maximum: the highest such score
+    s = float(thresholds[i])
+    if i + 1 < len(thresholds):                              # a lower score exists: the middle of the gap
+        below = float(thresholds[i + 1])
+        mid = (s + below) / 2
+        if np.float32(mid) > np.float32(below): s = mid      # scores compared in float32 keep the same calls
+    return s, float(f1[i])
 
 def f1_at(labels, scores, threshold: float) -> float:
     "F1 when `score ≥ threshold` is called anomalous (a threshold chosen on other data: the honest F1)."
@@ -169,7 +174,7 @@ def f1_at(labels, scores, threshold: float) -> float:
     return 2 * tp / (tp + fp + float(labels.sum()))
 
 def f1_optimal_threshold(labels, scores) -> tuple[float, float]:
-    "`(threshold, f1)`: the score τ that maximizes F1 when `score ≥ τ` is called anomalous, and that F1."
+    "`(threshold, f1)`: a τ that maximizes F1 when `score ≥ τ` is called anomalous (the middle of its gap, above), and that F1."
     labels, scores = _check_pair(labels, scores)
     _need_pos(labels, "labels", "F1")
     r = _rank(scores, labels)
