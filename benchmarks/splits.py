@@ -4,8 +4,9 @@ and the table of image AUROC and AP on the validation and test splits that sever
     images, y = labelled_images("elpv", "poly", "val", 128)
 
 `DSR.predict` batches on its own, so the scripts hand it a split's whole list of images (seed_ensemble.py,
-score_kernel.py, recon_gap.py, flip_average.py, position_norm.py). `model_command_line` is the command line the
-scripts that study one model on one data set share, `peak_score` DSR's image score of any one-channel map.
+score_kernel.py, recon_gap.py, flip_average.py, position_norm.py, threshold_gap.py). `model_command_line` is the
+command line the scripts that study one model on one data set share, `peak_score` DSR's image score of any
+one-channel map.
 """
 import argparse
 import numpy as np

@@ -155,7 +155,7 @@ def average_precision(labels, scores) -> float:
 
 # %% ../nbs/12_metrics.ipynb #92996b09
 def _f1_counts(tp: np.ndarray, fp: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
-    "Best F1 over the (decreasing) thresholds, and a threshold halfway between its lowest anomalous score and the next lower score."
+    "Best F1 over the (decreasing) thresholds, and a threshold halfway between the lowest score it calls anomalous and the next lower score."
     f1 = 2 * tp / (tp + fp + tp[-1])
     i = int(np.argmax(f1))                                   # the first maximum: the highest such score
     s = float(thresholds[i])
