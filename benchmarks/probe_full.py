@@ -37,7 +37,7 @@ from dsr_nb.train import train_dsr
 from dsr_nb.anomalies import draw_plan, image_anomalies
 from dsr_nb.data import open_dataset
 from dsr_nb.pretrain import load_vqvae
-from dsr_nb.evaluate import labelled_test_split, validation_metrics, evaluate_and_store, comparison_table
+from dsr_nb.evaluate import labelled_test_split, choose_thresholds, evaluate_and_store, comparison_table
 from overrides import add_override_args, tiny_configs                      # benchmarks/overrides.py
 
 
@@ -123,9 +123,8 @@ def main(argv=None):
     print(f"training: {time.time() - t0:.0f} s")
     test, why = labelled_test_split(a.data, a.category, cfg.img_size)
     if test is None: raise SystemExit(f"no test split: {why}")
-    val, _ = validation_metrics(model, a.data, a.category, progress=False)
-    _, table = evaluate_and_store(model, test, out, progress=False, name=a.category, train_ds=train,
-                                  files=log.files(a.category), val_metrics=val)
+    _, table = evaluate_and_store(model, test, out, progress=False, name=a.category, train_ds=train, files=log.files(a.category),
+                                  thresholds=choose_thresholds(model, a.data, a.category, train, progress=False))
     print(comparison_table(table))
 
 

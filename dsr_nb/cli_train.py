@@ -14,11 +14,12 @@ from .images import DataError, IMAGE_EXTS, load_image, resize
 from .checkpoint import CheckpointError, out_lock
 from .vqvae import VQVAE
 from .registry import OFFICIAL_VQ, weights_root
-from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, load_vqvae
+from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, bundled_stage1, weights_licence, load_vqvae
 from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
 from .anomalies import ANOMALY_SOURCES, PICTURE_SOURCES
 from .train import TrainConfig, train_dsr
-from .evaluate import comparison_table, labelled_test_split, validation_metrics, evaluate_and_store
+from .evaluate import (comparison_table, labelled_test_split, validation_metrics, evaluate_and_store, threshold_rule,
+                             choose_thresholds, store_thresholds)
 from .report import metrics_table
 
 # %% auto #0
@@ -158,12 +159,15 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
     p.add_argument("--anomalies", choices=ANOMALY_SOURCES, help="stage-2 anomalies: latent (the paper's rank window), uniform (random codes), "
-                   "mixed (per image either), texture (a foreign picture's codes) or image (pasted pictures) (default: the preset's, tiny uniform, paper latent)")
+                   "mixed (per image either), texture (a foreign picture's codes) or image (pictures pasted in image space) "
+                   "(default: the preset's: tiny image, which transfers best to real defects at CPU scale; paper latent, DSR's own)")
     p.add_argument("--save-every", type=count(1), metavar="N", help="save a checkpoint every N iterations (default: the preset's)")
     p.add_argument("--vq", metavar="DIR|FILE", help="a stage-1 checkpoint from `dsr-nb pretrain`, or the authors' "
-                   f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset; only tiny has one)")
+                   f"{OFFICIAL_VQ} with --preset paper (default: the VQ-VAE bundled for the preset, only tiny has one: "
+                   "for --data elpv the one that saw ELPV's training cells (CC BY-NC-SA), else the licence-clean one)")
     p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
-                   help="evaluate on the test split, if the data has one, and store the thresholds (default: --eval)")
+                   help="evaluate on the test split, if the data has one, and store thresholds chosen on the validation split "
+                        "or, without one, on the held-out normal training images (default: --eval)")
     p.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
                    help="change another setting of the schedule (TrainConfig: lr, warmup_iters, p_anomalous, ema, grey_pastes, ...) "
                         "or of the model (DSRConfig: w_feat, strength_min, srm_width, img_size, ...); repeatable, "
@@ -239,15 +243,17 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         try: import skimage  # noqa: F401  (the foreign pictures of these anomalies are the general corpus)
         except ImportError: raise CLIError(f"--anomalies {tcfg.anomalies} needs scikit-image: pip install 'dsr-nb[data]'") from None
     with rank_zero_first(): train_ds = open_dataset(args.data, args.category, "train", cfg.img_size)   # may write a cache
+    stage1 = bundled_stage1(cfg.name, args.data)
     if args.vq: vq = load_stage1(args.vq, cfg.name)
-    else:
-        vq = None                                      # train_dsr takes the bundled one (or, resuming, the run's)
-        if stored is None and not (weights_root() / f"vqvae_{cfg.name}").exists():
-            raise CLIError(f"no VQ-VAE ships for --preset {cfg.name}: give --vq, a folder written by "
-                           f"`{PROG} pretrain --preset {cfg.name}` or the authors' {OFFICIAL_VQ} (converted on load)")
+    elif (weights_root() / stage1).exists(): vq = bundled_vqvae(cfg.name, args.data)   # resuming: the run's weights replace it
+    elif stored is None:
+        raise CLIError(f"no VQ-VAE ships for --preset {cfg.name}: give --vq, a folder written by "
+                       f"`{PROG} pretrain --preset {cfg.name}` or the authors' {OFFICIAL_VQ} (converted on load)")
+    else: vq = None
     category = args.category or getattr(train_ds, "category", None)
     meta = {"category": category, "data": _data_ref(args.data), "data_category": args.category, "preset": cfg.name,
-            "vq": str(Path(args.vq).expanduser().resolve()) if args.vq else f"bundled vqvae_{cfg.name}",
+            "vq": str(Path(args.vq).expanduser().resolve()) if args.vq else f"bundled {stage1}",
+            "licence": weights_licence(args.data, None if args.vq else stage1),
             "command": shlex.join([PROG, *args.argv])}
     model, log = train_dsr(train_ds, cfg, tcfg, out=out, vq=vq, resume=args.resume, seed=seed, device=args.device,
                            progress=not args.quiet, meta=meta, say_resume=False)   # main() says how to go on
@@ -257,29 +263,34 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
     print(f"trained DSR ({cfg.name}) on {len(train_ds)} images of {name}: {len(log.stage2)} stage-2 + {len(log.stage3)} "
           f"stage-3 iterations of {tcfg.batch_size} in {log.seconds:.0f} s; saved to {out}")
     if args.eval:
+        thresholds = choose_thresholds(model, args.data, args.category, train_ds, progress=not args.quiet)
         test_ds, why = labelled_test_split(args.data, args.category, cfg.img_size)
-        if test_ds is None: print(f"not evaluated: {why}")
+        if test_ds is None:
+            print(f"not evaluated: {why}")
+            if thresholds: store_thresholds(model, thresholds); model.save(out, files=files)
         else:
-            val_m, vwhy = validation_metrics(model, args.data, args.category, progress=not args.quiet)
             m, table = evaluate_and_store(model, test_ds, out, progress=not args.quiet, name=category, train_ds=train_ds,
-                                          files=files, val_metrics=val_m)
+                                          files=files, thresholds=thresholds)
             n_bad = sum(test_ds.labels)
             print(f"evaluated on {len(test_ds)} test images ({n_bad} anomalous); report in {out / 'eval'}\n")
             print(metrics_table(m, category or "DSR"))
             if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
+        if thresholds:
             px = f", pixel threshold {model.meta['pixel_threshold']:.4g}" if model.meta.get("pixel_threshold") is not None else ""
-            where = "chosen on the validation split" if val_m else f"chosen on the test split: no validation split ({vwhy})"
-            print(f"stored in the model: image threshold {model.meta['image_threshold']:.4g}{px} ({where})")
+            print(f"stored in the model: image threshold {model.meta['image_threshold']:.4g}{px} ({threshold_rule(model.meta)})")
+        else: print("stored no threshold: the data has no validation split and training held out no normal image (probe_size=0)")
     print(f"wall time {time.time() - t0:.1f} s")
 
 SUBCOMMANDS["train"] = Subcommand(
     "train", "stages 2 and 3: train a detector on normal images, then evaluate it",
     "Train DSR's object-specific decoder, subspace restriction modules and detection networks (stages 2 and 3)\n"
-    "on the normal images of the train split. If the data has a labelled test split, evaluate the model there,\n"
-    "write the report to OUT/eval and store the F1-optimal thresholds in the model.",
+    "on the normal images of the train split, and store thresholds in the model: F1-optimal on the validation split\n"
+    "where the data has one (elpv, synthetic), else the highest scores of the normal training images held out from\n"
+    "training (never the test split). If the data has a labelled test split, evaluate the model there once and\n"
+    "write the report to OUT/eval.",
     "  dsr-nb train --data synthetic --category weave --out runs/weave\n"
     "  dsr-nb train --data ~/mvtec_ad --category carpet --preset paper --device cuda --out runs/carpet\n"
     "  dsr-nb train --data elpv --category mono --out runs/elpv_mono --iters2 3000 --iters3 600\n"
-    "  dsr-nb train --data ~/my_normal_images --out runs/mine --no-eval     # a plain folder: no test split\n"
+    "  dsr-nb train --data ~/my_normal_images --out runs/mine     # a plain folder: thresholds from held-out normals\n"
     "  dsr-nb train --data synthetic --category weave --out runs/weave --resume   # after Ctrl-C",
     _train_arguments, run_train)

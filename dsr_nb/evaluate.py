@@ -17,8 +17,10 @@ from .baselines import evaluate_baselines
 from .devices import resolve_device
 
 # %% auto #0
-__all__ = ['COMPARE_KEYS', 'evaluate_model', 'compare_with_baselines', 'comparison_table', 'labelled_test_split', 'plain_metrics',
-           'try_baselines', 'validation_metrics', 'evaluate_and_store']
+__all__ = ['COMPARE_KEYS', 'THRESHOLD_RULES', 'evaluate_model', 'compare_with_baselines', 'comparison_table',
+           'labelled_test_split', 'plain_metrics', 'try_baselines', 'validation_metrics', 'threshold_rule',
+           'validation_thresholds', 'normal_thresholds', 'held_out_images', 'choose_thresholds', 'store_thresholds',
+           'evaluate_and_store']
 
 # %% ../nbs/12a_evaluate.ipynb #fb29c03e
 @torch.inference_mode()
@@ -96,19 +98,61 @@ def validation_metrics(model: DSR, data: str, category: str | None, batch_size: 
     if len(set(val.labels)) < 2: return None, "its validation split does not hold both normal and anomalous images"
     return plain_metrics(evaluate_model(model, val, batch_size=batch_size, progress=progress)), ""
 
+THRESHOLD_RULES = {
+    "validation-f1": "F1-optimal on the labelled validation split",
+    "held-out-normal-max": "the highest score among {n} normal training images held out from training",
+    "test-f1": "F1-optimal on the test split (optimistic; only in models made before thresholds left the test split)",
+}
+
+def threshold_rule(meta: dict) -> str:
+    "The rule that made a model's stored thresholds, in words ('' if it stores none); reads the older `threshold_split` key too."
+    rule = meta.get("threshold_rule") or {"val": "validation-f1", "test": "test-f1"}.get(meta.get("threshold_split"))
+    if meta.get("image_threshold") is None or rule not in THRESHOLD_RULES: return ""
+    return THRESHOLD_RULES[rule].format(n=meta.get("threshold_images", "the"))
+
+def validation_thresholds(val_metrics: dict) -> dict:
+    "The thresholds to store from the metrics of a labelled validation split (`validation_metrics`)."
+    return {"image_threshold": val_metrics["image_threshold"], "pixel_threshold": val_metrics["pixel_threshold"],
+            "threshold_rule": "validation-f1", "val_metrics": val_metrics}
+
+@torch.inference_mode()
+def normal_thresholds(model: DSR, images: torch.Tensor, batch_size: int = 8) -> dict:
+    "The thresholds to store from normal images alone (N×3×S×S in [0, 1], never trained on): the highest image score and map value."
+    if len(images) == 0: raise ValueError("no held-out normal images to set thresholds from")
+    pred = model.predict(images, batch_size=batch_size)
+    return {"image_threshold": float(pred.score.max()), "pixel_threshold": float(pred.anomaly_map.max()),
+            "threshold_rule": "held-out-normal-max", "threshold_images": len(images)}
+
+def held_out_images(model: DSR, train_ds) -> torch.Tensor | None:
+    "The normal images of `train_ds` that training held out (`meta['held_out']`), N×3×S×S; None if it held out none."
+    idx = model.meta.get("held_out") or []
+    if idx and max(idx) >= len(train_ds): raise ValueError(f"the model held out image {max(idx)}, but the data has {len(train_ds)}")
+    return torch.stack([train_ds[i]["image"] for i in idx]) if idx else None
+
+def choose_thresholds(model: DSR, data: str, category: str | None, train_ds, progress: bool = True) -> dict | None:
+    "Thresholds for a freshly trained `model`: F1-optimal on `data`'s validation split if it has one, else from the normal images of `train_ds` that training held out; None if neither exists."
+    val_m, _ = validation_metrics(model, data, category, progress=progress)
+    if val_m: return validation_thresholds(val_m)
+    held = held_out_images(model, train_ds)
+    return None if held is None else normal_thresholds(model, held)
+
+def store_thresholds(model: DSR, thresholds: dict | None) -> None:
+    "Put `thresholds` (from `validation_thresholds` or `normal_thresholds`) into the model's meta; None removes any."
+    for k in ("image_threshold", "pixel_threshold", "threshold_rule", "threshold_images", "threshold_split", "val_metrics"):
+        model.meta.pop(k, None)
+    if thresholds: model.meta.update(thresholds)
+
 def evaluate_and_store(model: DSR, test_ds, out: Path, batch_size: int = 8, progress: bool = True, name: str | None = None,
-                       train_ds=None, files: dict | None = None, val_metrics: dict | None = None) -> tuple[dict, dict | None]:
-    "Evaluate `model` on `test_ds` once (and the baselines, fitted on `train_ds`), store thresholds (from `val_metrics` if given, else the test split's) and metrics in its meta, re-save it to `out` (with `files`), report in `out/eval`."
+                       train_ds=None, files: dict | None = None, thresholds: dict | None = None) -> tuple[dict, dict | None]:
+    "Evaluate `model` on `test_ds` once at `thresholds` (chosen elsewhere, never on `test_ds`) next to the baselines (fitted on `train_ds`); store both in its meta, re-save it to `out` (with `files`), report in `out/eval`."
     tmp = out.with_name(out.name + ".eval-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    thr = (val_metrics["image_threshold"], val_metrics["pixel_threshold"]) if val_metrics else None
+    thr = (thresholds["image_threshold"], thresholds["pixel_threshold"]) if thresholds else None
     metrics = plain_metrics(evaluate_model(model, test_ds, out=tmp, batch_size=batch_size, progress=progress, name=name, thresholds=thr))
     table = try_baselines(metrics, train_ds, test_ds, tmp, name) if train_ds is not None else None
-    img_thr, px_thr = thr if thr else (metrics["image_threshold"], metrics["pixel_threshold"])
-    model.meta.update(image_threshold=img_thr, threshold_split="val" if thr else "test", metrics=metrics, test_images=len(test_ds))
-    if val_metrics: model.meta["val_metrics"] = val_metrics
+    store_thresholds(model, thresholds)
+    model.meta.update(metrics=metrics, test_images=len(test_ds))
     if table: model.meta["baselines"] = {k.removeprefix("baseline: "): plain_metrics(v) for k, v in list(table.items())[1:]}
-    if px_thr is not None: model.meta["pixel_threshold"] = px_thr
     model.save(out, files=files)                       # replaces the folder: the report moves in afterwards
     shutil.rmtree(out / "eval", ignore_errors=True)
     tmp.rename(out / "eval")

@@ -123,7 +123,7 @@ class Prediction:
     coarse_map: torch.Tensor | list           # M[:, 1] at each input's size, B×H×W
     recon_general: torch.Tensor               # I_gen, B×3×S×S in [0, 1], RGB, model size
     recon_specific: torch.Tensor              # I_spc, B×3×S×S in [0, 1], RGB, model size
-    threshold: float | None = None            # the model's stored image threshold (F1-optimal on its validation split)
+    threshold: float | None = None            # the model's stored image threshold (its rule: meta["threshold_rule"])
     unfamiliar: torch.Tensor | None = None    # B, share of an image's codes its training images never used (see below)
 
     def __len__(self) -> int: return len(self.score)

@@ -20,13 +20,28 @@ from .devices import resolve_device
 from .registry import weights_root
 
 # %% auto #0
-__all__ = ['SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'general_corpus', 'procedural_textures', 'broad_corpus', 'random_crops',
-           'restart_dead_codes', 'PretrainLog', 'save_vqvae', 'load_vqvae', 'bundled_vqvae', 'pretrain', 'vq_report']
+__all__ = ['SKIMAGE_LICENCES', 'SKIMAGE_UNSTATED', 'SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'NC_LICENCE', 'general_corpus',
+           'procedural_textures', 'broad_corpus', 'random_crops', 'restart_dead_codes', 'PretrainLog', 'save_vqvae',
+           'load_vqvae', 'bundled_stage1', 'weights_licence', 'bundled_vqvae', 'pretrain', 'vq_report']
 
 # %% ../nbs/06_pretrain.ipynb #0b0e4d10
+# What scikit-image's docstring of each sample says of its licence (scikit-image 0.26). A picture enters a corpus
+# only if it says the picture may be used commercially; so a model trained on the corpora is not bound by them.
+SKIMAGE_LICENCES = {
+    "astronaut": "public domain (NASA)",                "brick": "CC0 (CC0Textures, Bricks25)",
+    "camera": "CC0 (Lav Varshney)",                     "cat": "CC0 (Stefan van der Walt)",
+    "cell": "CC0",                                      "chelsea": "CC0 (Stefan van der Walt)",
+    "clock": "public domain (Stefan van der Walt)",     "coffee": "CC0 (Rachel Michetti)",
+    "coins": "no known copyright restrictions (Brooklyn Museum)",
+    "grass": "CC0 (DeviantArt, linolafett)",            "gravel": "CC0 (CC0Textures, Gravel04)",
+    "hubble_deep_field": "public domain (NASA)",        "immunohistochemistry": "no known copyright restrictions (CMMI)",
+    "retina": "CC0 (Mikael Häggström)",                 "rocket": "public domain (SpaceX)",
+    "text": "public domain (Wikipedia)",                "horse": "CC0 (Andreas Preuss, openclipart)",
+    "microaneurysms": "CC0 (Andreas Maier)",
+}
+SKIMAGE_UNSTATED = ["colorwheel", "logo", "moon", "page", "checkerboard", "shepp_logan_phantom"]   # no licence stated: never used
 SKIMAGE_SAMPLES = ["astronaut", "brick", "camera", "cat", "cell", "chelsea", "clock", "coffee", "coins",
-                   "colorwheel", "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "logo", "moon",
-                   "page", "retina", "rocket", "text", "checkerboard"]
+                   "grass", "gravel", "hubble_deep_field", "immunohistochemistry", "retina", "rocket", "text"]
 
 
 def _as_rgb_tensor(a: np.ndarray) -> torch.Tensor:
@@ -88,7 +103,7 @@ def procedural_textures(n: int, size: int = 256, seed: int = 0) -> list[torch.Te
     return out
 
 
-SKIMAGE_ALL = SKIMAGE_SAMPLES + ["horse", "microaneurysms", "shepp_logan_phantom"]
+SKIMAGE_ALL = SKIMAGE_SAMPLES + ["horse", "microaneurysms"]
 
 
 def broad_corpus(extra: list[torch.Tensor] | None = None, n_procedural: int = 96, shares=(0.5, 0.25, 0.25),
@@ -166,9 +181,25 @@ def load_vqvae(path) -> VQVAE:
     return load_module(path, "vqvae", VQVAE, "a VQ-VAE")[0]
 
 
-def bundled_vqvae(preset: str = "tiny") -> VQVAE:
-    "The stage-1 VQ-VAE that ships inside the package (trained on the general corpus; see the end of this chapter)."
-    path = weights_root() / f"vqvae_{preset}"
+def bundled_stage1(preset: str = "tiny", data: str | None = None) -> str:
+    "The folder name of the bundled stage-1 VQ-VAE for `preset` and `data`: ELPV's own (`vqvae_tiny_elpv`) for 'elpv', else the licence-clean one."
+    return f"vqvae_{preset}_elpv" if str(data) == "elpv" and (weights_root() / f"vqvae_{preset}_elpv").exists() else f"vqvae_{preset}"
+
+
+NC_LICENCE = "CC-BY-NC-SA-4.0"      # ELPV's, and so of anything trained on its images
+
+def weights_licence(data: str | None, stage1: str | None) -> str:
+    "The licence a DSR's weights fall under, given its training `data` and its bundled `stage1` folder name (None: a stage 1 of the user's)."
+    if str(data) == "elpv": return f"{NC_LICENCE} (trained on ELPV's images)"
+    if stage1 is None: return "that of the stage-1 VQ-VAE given with --vq and of the training images"
+    if stage1.endswith("_elpv"): return f"{NC_LICENCE} (its stage-1 VQ-VAE {stage1} saw ELPV's images)"
+    return ("Apache-2.0 as far as dsr_nb is concerned: its stage 1 and anomaly pastes come from CC0, public-domain "
+            "and procedural pictures (LICENSE-weights.md); the training images' own terms also apply")
+
+
+def bundled_vqvae(preset: str = "tiny", data: str | None = None) -> VQVAE:
+    "The stage-1 VQ-VAE that ships inside the package for `preset` (and `data`: see `bundled_stage1`; the end of this chapter)."
+    path = weights_root() / bundled_stage1(preset, data)
     if not path.exists():
         raise FileNotFoundError(f"no bundled VQ-VAE for preset {preset!r} (looked in {path}); train one with `dsr-nb pretrain`")
     return load_vqvae(path)

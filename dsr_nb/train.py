@@ -28,12 +28,14 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch', 'init_weights',
-           'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
+__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
+           'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
            'WeightAverage', 'frees_its_frame', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
+TINY_ANOMALIES = "image"             # the tiny schedule's stage-2 anomalies: pictures pasted in image space (see "Why the tiny
+                                     # default pastes pictures"); the paper preset keeps DSR's latent rank window ("latent")
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -76,7 +78,7 @@ class TrainConfig:
     def tiny(cls) -> TrainConfig:
         "The CPU schedule of the tiny preset, with the settings chapter 11's probes found to make its object-specific path learn."
         return cls(stage2_iters=800, stage3_iters=150, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100,
-                   anomalies="uniform")
+                   anomalies=TINY_ANOMALIES)
 
     @classmethod
     def for_preset(cls, name: str) -> TrainConfig:
@@ -314,6 +316,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up existed hold a MultiStepLR's state
         log = TrainLog(**st["log"]); start = st["iteration"]
     run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
+                "held_out": perm[:n_probe].sort().values.tolist() if n_probe else [],   # indices into train_data, never trained on
                 "codes_seen": codes_seen, **(meta or {})}
     if world > 1: run_meta["processes"] = world
     net2, ups = Stage2Net(model), model.ups

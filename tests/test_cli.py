@@ -57,7 +57,7 @@ def test_train_stores_thresholds_and_report(trained):
     assert meta["command"].startswith("dsr-nb train --data synthetic --category weave --out weave --iters2 4")
     assert 0 <= meta["image_threshold"] <= 1 and meta["pixel_threshold"] is not None
     # thresholds come from the validation split, and the test split reports the F1 they give
-    assert meta["threshold_split"] == "val" and meta["val_metrics"]["image_threshold"] == meta["image_threshold"]
+    assert meta["threshold_rule"] == "validation-f1" and meta["val_metrics"]["image_threshold"] == meta["image_threshold"]
     assert meta["val_metrics"]["pixel_threshold"] == meta["pixel_threshold"]
     assert 0 <= meta["metrics"]["image_f1_at_threshold"] <= meta["metrics"]["image_f1"]
     assert (meta["train"]["stage2_iters"], meta["train"]["stage3_iters"], meta["train"]["batch_size"]) == (4, 2, 2)

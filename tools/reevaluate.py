@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from dsr_nb.model import DSR
 from dsr_nb.data import open_dataset
-from dsr_nb.evaluate import evaluate_and_store, validation_metrics, comparison_table
+from dsr_nb.evaluate import evaluate_and_store, choose_thresholds, threshold_rule, comparison_table
 from dsr_nb.report import metrics_table
 
 LOG_FILES = ("losses.csv", "diagnostics.csv", "training.png")
@@ -26,14 +26,14 @@ def main():
     data, category, size = model.meta["data"], model.meta.get("data_category"), model.cfg.img_size
     logs = Path(a.logs) if a.logs else out
     files = {f: (logs / f).read_bytes() for f in LOG_FILES if (logs / f).is_file()}
-    val_m, why = validation_metrics(model, data, category, progress=False)
-    if val_m is None: print(f"thresholds from the test split: {why}")
+    train_ds = open_dataset(data, category, "train", size)
+    thresholds = choose_thresholds(model, data, category, train_ds, progress=False)
+    if thresholds is None: print("no thresholds: no validation split, and the run held out no normal image")
     m, table = evaluate_and_store(model, open_dataset(data, category, "test", size), out, progress=False,
-                                  name=model.meta.get("category"), train_ds=open_dataset(data, category, "train", size),
-                                  files=files, val_metrics=val_m)
+                                  name=model.meta.get("category"), train_ds=train_ds, files=files, thresholds=thresholds)
     print(metrics_table(m, model.meta.get("category") or "DSR"))
     if table: print(comparison_table(table))
-    print(f"stored: image threshold {model.meta['image_threshold']:.4g} ({model.meta['threshold_split']} split); files: {sorted(files)}")
+    print(f"stored: image threshold {model.meta.get('image_threshold')} ({threshold_rule(model.meta)}); files: {sorted(files)}")
 
 
 if __name__ == "__main__":
