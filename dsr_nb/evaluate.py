@@ -8,6 +8,7 @@ import json, shutil
 from pathlib import Path
 import torch
 from tqdm import tqdm
+from einops import reduce
 from .model import DSR
 from .data import open_dataset
 from .images import DataError
@@ -100,7 +101,8 @@ def validation_metrics(model: DSR, data: str, category: str | None, batch_size: 
 
 THRESHOLD_RULES = {
     "validation-f1": "F1-optimal on the labelled validation split",
-    "held-out-normal-max": "the highest score among {n} normal training images held out from training",
+    "held-out-normal-max": ("image: the highest score among {n} normal training images held out from training; "
+                            "pixel: the mean of their maps' peaks"),
     "test-f1": "F1-optimal on the test split (optimistic; only in models made before thresholds left the test split)",
 }
 
@@ -117,10 +119,11 @@ def validation_thresholds(val_metrics: dict) -> dict:
 
 @torch.inference_mode()
 def normal_thresholds(model: DSR, images: torch.Tensor, batch_size: int = 8) -> dict:
-    "The thresholds to store from normal images alone (N×3×S×S in [0, 1], never trained on): the highest image score and map value."
+    "The thresholds to store from normal images alone (N×3×S×S in [0, 1], never trained on): their highest image score, and the mean of their maps' peaks."
     if len(images) == 0: raise ValueError("no held-out normal images to set thresholds from")
     pred = model.predict(images, batch_size=batch_size)
-    return {"image_threshold": float(pred.score.max()), "pixel_threshold": float(pred.anomaly_map.max()),
+    peaks = reduce(pred.anomaly_map, "n h w -> n", "max")                       # each normal image's highest map value
+    return {"image_threshold": float(pred.score.max()), "pixel_threshold": float(peaks.mean()),
             "threshold_rule": "held-out-normal-max", "threshold_images": len(images)}
 
 def held_out_images(model: DSR, train_ds) -> torch.Tensor | None:

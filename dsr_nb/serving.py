@@ -128,7 +128,7 @@ def _meta_value(meta: dict, key: str) -> float | None:
 def default_pixel_threshold(meta: dict) -> tuple[float, str]:
     "The mask threshold to start from and why: the model's `pixel_threshold`, else 0.5."
     v = _meta_value(meta, "pixel_threshold")
-    if v is not None and 0 <= v <= 1: return v, "the model's pixel threshold (F1-optimal on held-out data)"
+    if v is not None and 0 <= v <= 1: return v, "the model's stored pixel threshold (its card says how it was chosen)"
     return FALLBACK_PIXEL_THRESHOLD, "no pixel threshold stored: 0.5, where M_r's anomalous class wins"
 
 

@@ -49,7 +49,8 @@ class TrainConfig:
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
-    anomalies: str = "latent"        # stage-2 anomalies: "latent", "uniform", "mixed" (per image either), "texture" or "image"
+    anomalies: str = "latent"        # stage-2 anomalies: "latent" (DSR's rank window: the paper preset's), "uniform", "mixed"
+                                     # (per image either), "texture" or "image" (pasted pictures: the tiny preset's, TINY_ANOMALIES)
     save_every: int = 1000           # iterations between checkpoints
     decoder_init: str = "authors"    # object-specific decoder: "authors" (N(0, 0.02)) or "general" (its tail from the general decoder)
     diag_every: int = 1000           # iterations between diagnostics on the probe batch (chapter 11a); 0: none

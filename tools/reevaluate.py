@@ -1,5 +1,6 @@
 """Evaluate a trained model again with the current protocol, as `dsr-nb train` does at its end: thresholds from
-the validation split (where the data has one), the test split measured once, the trivial baselines on the same
+the validation split (where the data has one; else the normal training images the run held out), the test split
+measured once, the trivial baselines on the same
 split; the model folder is re-saved with the results in its metadata and the report in MODEL/eval.
 
     python tools/reevaluate.py runs/models/elpv-mono [--logs DIR]
