@@ -176,14 +176,16 @@ def stage2_loss(model: DSR, x: torch.Tensor, q_clean: tuple, q_anom: tuple, m_gt
 
 def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, rng: Streams,
                 textures: list | None = None, net: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
-    "Stage-2 loss for normal images x (B×3×S×S, model order): anomalies drawn from `rng`, then `stage2_loss`; `net`: `Stage2Net(model)`, maybe wrapped."
+    "Stage-2 loss for normal images x (B×3×S×S, model order): anomalies drawn from `rng`, then `stage2_loss`; `net`: `Stage2Net(model)`, maybe wrapped; `textures`: the foreign pictures (loaded here if needed and not given)."
     B, S = x.shape[0], x.shape[-1]
     _check_rng(rng, B)
     vq = model.vq
+    if textures is None and tcfg.anomalies in PICTURE_SOURCES:                     # `train_dsr` loads them once
+        textures = foreign_pictures(vq, grey=tcfg.grey_pastes)
     masks = perlin_masks(B, S, rng, device=x.device)                               # B×1×S×S, one stream per image
     with torch.no_grad():
         enc = vq.encode(x)                                                         # clean Q_lo, Q_hi
-        if tcfg.anomalies == "image":                                              # the ablation's DRÆM-style option
+        if tcfg.anomalies == "image":                                              # pasted pictures: the tiny default
             pairs = [texture_anomalies(x[j:j + 1], masks[j:j + 1], textures, rng.generator(j, "texture"), tcfg.p_anomalous)
                      for j in range(B)]
             xa, m_gt = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])

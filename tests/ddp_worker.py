@@ -1,7 +1,7 @@
 """One process of the multi-process tests in test_ddp.py (started by torchrun, or alone for the reference run).
 
     python ddp_worker.py lib OUT SPY [ANOMALIES]   # train_dsr on a fixed random image tensor (3 + 1 iterations,
-                                                   # batch 4; stage-2 anomalies "latent" (default) or "uniform")
+                                                   # batch 4; stage-2 anomalies "latent" (default), "uniform" or "image")
     python ddp_worker.py cli SPY ARGS...           # dsr_nb.cli.main(ARGS)
 
 In both modes the process records which files it wrote (checkpoints, the synthetic data cache) and writes that

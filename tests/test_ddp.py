@@ -41,7 +41,7 @@ def records(spy: Path) -> dict[int, dict]:
     return {int(p.stem[4:]): json.loads(p.read_text()) for p in spy.glob("rank*.json")}
 
 
-@pytest.mark.parametrize("anomalies", ["latent", "uniform"])     # DSR's rank window, and the tiny preset's default
+@pytest.mark.parametrize("anomalies", ["latent", "image"])       # DSR's rank window, and the tiny preset's pasted pictures
 def test_two_processes_train_like_one(work, env, anomalies):
     "2 processes × 2 images against 1 process × 4 images, same seed: the same losses and (nearly all) the same weights."
     runs, out = {}, {kind: work / f"{kind}-{anomalies}" for kind in ("ddp", "single")}
