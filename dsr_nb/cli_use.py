@@ -15,7 +15,7 @@ from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize, check_image_size
 from .devices import resolve_device
 from .model import DSR, UNFAMILIAR
-from .evaluate import evaluate_model, comparison_table, plain_metrics, try_baselines
+from .evaluate import evaluate_model, comparison_table, plain_metrics, try_baselines, threshold_rule
 from .report import metrics_table
 
 # %% auto #0
@@ -56,6 +56,9 @@ def run_eval(args: argparse.Namespace) -> None:
           + f" ({sum(test_ds.labels)} anomalous); report in {out}\n")
     print(metrics_table(plain_metrics(m), name))
     if table: print("next to the trivial baselines (chapter 12b), same split:\n\n" + comparison_table(table))
+    rule = threshold_rule(model.meta)
+    print(f"F1 at the model's stored thresholds ({rule})" if rule else
+          "the model stores no thresholds: only the threshold-free metrics and the split's own best F1 are given")
     print(f"wall time {time.time() - t0:.1f} s")
 
 SUBCOMMANDS["eval"] = Subcommand(

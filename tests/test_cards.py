@@ -33,7 +33,7 @@ def test_hand_edit_is_caught_and_notes_are_kept(tool, tmp_path, monkeypatch, cap
     assert text.startswith("# dsr_nb bundled model: `elpv-poly`\n\nA note.\n\nA `tiny`-preset")   # the note goes under the title
     flat = " ".join(text.split())                                                   # bullets are wrapped
     assert "UNUSED-TEXT" not in flat
-    assert "image space (`--anomalies image`)" in flat and "Not the `tiny` preset's default (`uniform`)" in flat
+    assert "image space (`--anomalies image`)" in flat and "Not the `tiny` preset's default" not in flat   # it is the default
 
 
 def test_bundling_onto_itself_is_refused(tool):
