@@ -4,56 +4,18 @@
 
 # %% ../nbs/13_cli.ipynb #c1bc7ab5
 from __future__ import annotations
-import argparse, contextlib, io, json, os, shlex, sys, time
-from dataclasses import dataclass
+import argparse, contextlib, io, os, shlex, sys, time
 from pathlib import Path
-from typing import Callable
 import dsr_nb
-from .images import DataError
-from .checkpoint import CheckpointError
-from .vqvae import WeightsMismatch
+from .cli_base import PROG, MODEL_HELP, CLIError, USER_ERRORS, one_line, count, Subcommand, checkpoint_dir, checkpoint_meta
+from .cli_train import PRETRAIN, TRAIN                  # the commands that make models (chapter 13a)
+from .cli_use import EVAL, PREDICT, DEMO, EXPORT         # ... and those that use them (chapter 13b)
 
 # %% auto #0
-__all__ = ['PROG', 'MODEL_HELP', 'USER_ERRORS', 'SUBCOMMANDS', 'CLIError', 'one_line', 'count', 'Subcommand', 'build_parser',
-           'run', 'main', 'run_cli', 'expect_user_error']
-
-# %% ../nbs/13_cli.ipynb #b3c2f6a6
-PROG = "dsr-nb"
-MODEL_HELP = ("a model folder saved by `dsr-nb train`, the name of a bundled model (synthetic-weave, elpv-mono, "
-              "elpv-poly) or a Hugging Face Hub id owner/name")
-
-class CLIError(Exception):
-    "A command-line mistake the library cannot see (bad usage, an --out that is not ours); the message is one line."
-
-USER_ERRORS = (CLIError, DataError, CheckpointError, WeightsMismatch, ValueError,
-               OSError)                    # missing files, no permission, a full disk: the system's own one-line reason
-
-def one_line(e: BaseException) -> str:
-    "The message of `e` on a single line (its lines joined by '; ')."
-    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-    return "; ".join(lines) or type(e).__name__
-
-def count(minimum: int = 1) -> Callable[[str], int]:
-    "An argparse `type`: an integer of at least `minimum` (a count of images, steps or iterations)."
-    def parse(text: str) -> int:
-        try: v = int(text)
-        except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if v < minimum: raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {v}")
-        return v
-    return parse
+__all__ = ['SUBCOMMANDS', 'build_parser', 'run', 'main', 'run_cli', 'expect_user_error']
 
 # %% ../nbs/13_cli.ipynb #9f59eadb
-@dataclass(frozen=True)
-class Subcommand:
-    "One `dsr-nb` subcommand: its name, help line, description, examples, argument adder and runner."
-    name: str
-    help: str
-    description: str
-    examples: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], None]
-
-SUBCOMMANDS: dict[str, Subcommand] = {}    # filled by the sections below
+SUBCOMMANDS: dict[str, Subcommand] = {c.name: c for c in (PRETRAIN, TRAIN, EVAL, PREDICT, DEMO, EXPORT)}   # in --help's order
 
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose usage errors raise `CLIError` (reported by `main` as one line) instead of exiting."
@@ -79,13 +41,13 @@ _EPILOG = """examples:
 Run `dsr-nb COMMAND --help` for the options of one command. Errors are one line on stderr (exit code 2);
 Ctrl-C saves the progress of a training run (exit code 130), and --resume continues it."""
 
-def build_parser() -> argparse.ArgumentParser:
-    "The `dsr-nb` argument parser, with one subparser per registered `Subcommand`."
+def build_parser(subcommands: dict[str, Subcommand] | None = None) -> argparse.ArgumentParser:
+    "The `dsr-nb` argument parser, with one subparser per `Subcommand` of `subcommands` (default: `SUBCOMMANDS`)."
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=fmt)
     p.add_argument("--version", action="version", version=f"%(prog)s {dsr_nb.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
-    for sc in SUBCOMMANDS.values():
+    for sc in (SUBCOMMANDS if subcommands is None else subcommands).values():
         sp = sub.add_parser(sc.name, help=sc.help, description=sc.description,
                             epilog="examples:\n" + sc.examples, formatter_class=fmt)
         sc.add_arguments(sp)
@@ -97,28 +59,12 @@ def run(args: argparse.Namespace) -> None:
     "Run the subcommand of parsed `args` (exceptions propagate; `main` reports them)."
     SUBCOMMANDS[args.command].run(args)
 
-def _checkpoint_dir(path: Path) -> Path:
-    "`path`, or the `.old` folder that an interrupted save leaves when `path` is missing."
-    old = path.with_name(path.name + ".old")
-    return old if not path.exists() and old.exists() else path
-
-def _checkpoint_json(path: Path) -> dict | None:
-    "The parsed config.json of the checkpoint folder at `path`, or None if there is none."
-    try: info = json.loads((_checkpoint_dir(path) / "config.json").read_text())
-    except (OSError, ValueError): return None
-    return info if isinstance(info, dict) else None
-
-def _checkpoint_meta(path: Path) -> dict | None:
-    "The meta dict of the checkpoint folder at `path`, or None if there is none."
-    info = _checkpoint_json(path)
-    return None if info is None else info.get("meta", {})
-
 def _interrupt_note(args: argparse.Namespace | None) -> str:
     "What an interrupted command left behind, and how to continue (for the Ctrl-C message)."
     if args is None or args.command not in ("pretrain", "train"): return "nothing was saved"
     out = Path(args.out).expanduser()
-    meta = _checkpoint_meta(out)
-    saved_now = meta is not None and (_checkpoint_dir(out) / "config.json").stat().st_mtime >= args.started
+    meta = checkpoint_meta(out)
+    saved_now = meta is not None and (checkpoint_dir(out) / "config.json").stat().st_mtime >= args.started
     if meta is None or not (saved_now or args.resume): return f"nothing was saved to {out} yet"
     if meta.get("finished"):
         return f"the trained model is saved in {out}, but it was not evaluated; run: {PROG} eval --model {shlex.quote(str(out))} ..."
@@ -169,10 +115,6 @@ def expect_user_error(*argv, contains: str = ""):
     assert contains in lines[0] and "Traceback" not in err, lines[0]
     return lines[0]
 
-# %% ../nbs/13_cli.ipynb #c3c0a62f
-from . import cli_train, cli_use   # pretrain and train (chapter 13a), eval, predict, demo and export (13b) register themselves
-
 # %% ../nbs/13_cli.ipynb #02c50133
-if __name__ == "__main__" and __package__:   # `python -m dsr_nb.cli`: the imported module's `main`, whose SUBCOMMANDS
-    from dsr_nb.cli import main as _main     # the commands of cli_train and cli_use joined (this copy's has only its own)
-    _main()
+if __name__ == "__main__" and __package__:   # `python -m dsr_nb.cli`
+    main()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, shlex, time
 from pathlib import Path
 import torch
-from .cli import PROG, CLIError, Subcommand, SUBCOMMANDS, count, _checkpoint_json
+from .cli_base import PROG, CLIError, Subcommand, count, checkpoint_json
 from .config import DSRConfig, VQ_FIELDS, field_from_text
 from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize
@@ -23,8 +23,8 @@ from .evaluate import (comparison_table, labelled_test_split, validation_metrics
 from .report import metrics_table
 
 # %% auto #0
-__all__ = ['FLAG_FIELDS', 'STAGE1_FIELDS', 'SETTABLE', 'prepare_out', 'folder_images', 'run_pretrain', 'parse_settings',
-           'run_train', 'load_stage1']
+__all__ = ['PRETRAIN', 'FLAG_FIELDS', 'STAGE1_FIELDS', 'SETTABLE', 'TRAIN', 'prepare_out', 'folder_images', 'run_pretrain',
+           'parse_settings', 'run_train', 'load_stage1']
 
 # %% ../nbs/13a_cli_train.ipynb #a877367d
 def prepare_out(out: str | Path, kind: str, cfg: DSRConfig, resume: bool = False, overwrite: bool = False) -> dict | None:
@@ -32,7 +32,7 @@ def prepare_out(out: str | Path, kind: str, cfg: DSRConfig, resume: bool = False
     out = Path(out).expanduser()
     what = {"vqvae": "stage-1 VQ-VAE", "dsr": "DSR"}[kind]
     if out.exists() and not out.is_dir(): raise CLIError(f"--out {out} is a file, not a folder")
-    info = _checkpoint_json(out)
+    info = checkpoint_json(out)
     meta = None if info is None else info.get("meta", {})
     if resume:
         if meta is None:
@@ -135,7 +135,7 @@ def _run_pretrain(args: argparse.Namespace) -> None:
     print(f"saved the VQ-VAE to {out}; use it with: {PROG} train --preset {cfg.name} --vq {shlex.quote(str(out))} ...")
     print(f"wall time {time.time() - t0:.1f} s")
 
-SUBCOMMANDS["pretrain"] = Subcommand(
+PRETRAIN = Subcommand(
     "pretrain", "stage 1: train the VQ-VAE on general images",
     "Train the two-level VQ-VAE (stage 1) on random crops of the general corpus or of a folder of images.\n"
     "dsr_nb ships a tiny one; train your own for another preset or corpus and pass it to `train --vq`.",
@@ -232,7 +232,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
     if stored is not None and stored.get("finished"):
         raise CheckpointError(f"{out} is a finished model; there is nothing to resume (train again with --overwrite or another --out)")
     if stored is not None:                                         # the run's own config, changed by what --set gives again
-        old = DSRConfig.from_dict(_checkpoint_json(out)["config"])
+        old = DSRConfig.from_dict(checkpoint_json(out)["config"])
         cfg = old.replace(**model_sets)
         if diff := old.same_model(cfg):
             raise CLIError(f"--set {', '.join(diff)}: a resumed run keeps the sizes it was trained with; "
@@ -281,7 +281,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
         else: print("stored no threshold: the data has no validation split and training held out no normal image (probe_size=0)")
     print(f"wall time {time.time() - t0:.1f} s")
 
-SUBCOMMANDS["train"] = Subcommand(
+TRAIN = Subcommand(
     "train", "stages 2 and 3: train a detector on normal images, then evaluate it",
     "Train DSR's object-specific decoder, subspace restriction modules and detection networks (stages 2 and 3)\n"
     "on the normal images of the train split, and store thresholds in the model: F1-optimal on the validation split\n"

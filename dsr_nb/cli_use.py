@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
-from .cli import CLIError, Subcommand, SUBCOMMANDS, MODEL_HELP, count, one_line
+from .cli_base import CLIError, Subcommand, MODEL_HELP, count, one_line
 from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize, check_image_size
 from .devices import resolve_device
@@ -19,7 +19,8 @@ from .evaluate import evaluate_model, comparison_table, plain_metrics, try_basel
 from .report import metrics_table
 
 # %% auto #0
-__all__ = ['run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command', 'run_export']
+__all__ = ['EVAL', 'PREDICT', 'DEMO', 'EXPORT', 'run_eval', 'list_inputs', 'prediction_panel', 'run_predict', 'run_demo_command',
+           'run_export']
 
 # %% ../nbs/13b_cli_use.ipynb #11613949
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,7 +62,7 @@ def run_eval(args: argparse.Namespace) -> None:
           "the model stores no thresholds: only the threshold-free metrics and the split's own best F1 are given")
     print(f"wall time {time.time() - t0:.1f} s")
 
-SUBCOMMANDS["eval"] = Subcommand(
+EVAL = Subcommand(
     "eval", "metrics and plots of a trained model on a test split",
     "Evaluate a trained model on the test split of a data set: image AUROC, AP and F1, pixel AUROC, AP and F1,\n"
     "AUPRO, thresholds (metrics.json, metrics.md) and ROC/PRO and case plots (roc.png, cases.png).",
@@ -175,7 +176,7 @@ def run_predict(args: argparse.Namespace) -> None:
         print(f"{len(failed)} of {len(rows)} inputs could not be read; scores.csv says why in its error column", file=sys.stderr)
         raise SystemExit(1)
 
-SUBCOMMANDS["predict"] = Subcommand(
+PREDICT = Subcommand(
     "predict", "score images and draw their anomaly maps",
     "Score image files, or the images in folders, with a trained model. Writes one PNG per image (the image, the\n"
     "anomaly map, and an overlay with the outline of the predicted defect) and scores.csv (path, score, anomalous,\n"
@@ -199,7 +200,7 @@ def run_demo_command(args: argparse.Namespace) -> None:
         raise CLIError("the demo needs Gradio 6: pip install 'dsr-nb[demo]'") from None
     run_demo(args)
 
-SUBCOMMANDS["demo"] = Subcommand(
+DEMO = Subcommand(
     "demo", "launch the Gradio demo app",
     "Detection and the latent anomaly playground in the browser, on the models that ship with dsr_nb and on\n"
     "your own (--models DIR: one DSR checkpoint per subfolder; --official DIR: the authors' weights).",
@@ -269,7 +270,7 @@ def run_export(args: argparse.Namespace) -> None:
     else: print("not checked against PyTorch (--no-check)")
     print(f"wall time {time.time() - t0:.1f} s")
 
-SUBCOMMANDS["export"] = Subcommand(
+EXPORT = Subcommand(
     "export", "write a model as an ONNX file, checked against PyTorch",
     "Export a trained model to ONNX, to run it with onnxruntime (or any ONNX runtime) without PyTorch. The graph\n"
     "takes B×3×S×S float images in [0, 1] in the model's channel order and returns score, anomaly_map (M_r),\n"
