@@ -8,18 +8,18 @@
 The first run creates `benchmarks/.venv-anomalib` (with the system's site packages, so both sides use the very
 same torch) and installs anomalib 2.7.0 and kornia 0.9.0 into it without dependencies; anomalib is never a
 dependency of dsr_nb. `import anomalib` fails here (it pulls in torchvision, whose PyPI wheels are CUDA builds), so
-anomalib's two DSR files are loaded directly (`anomalib_twin.py`, shared with the CI test
+anomalib's two DSR files are loaded directly (`tests/anomalib_twin.py`, shared with the CI test
 `tests/test_anomalib_fidelity.py`): `torch_model.py` needs one anomalib name, `InferenceBatch` (a NamedTuple,
 provided there with anomalib's field names), and `loss.py` needs kornia's `FocalLoss`.
 
 Training: one stage-2 and one stage-3 step of each, given the same weights, images and latent anomalies
 (anomalib's own, recorded during its forward and handed to our `stage2_loss`); losses, loss terms and the gradient
 of every trained parameter are compared. anomalib's kornia focal loss (α = 1, softmax applied twice) is set aside
-for the authors' focal loss on both sides; its own total is printed next to it (see `anomalib_twin.py`).
+for the authors' focal loss on both sides; its own total is printed next to it (see `tests/anomalib_twin.py`).
 
 Weights: anomalib's `DsrModel` is built at the paper sizes with seed 0 (its own initialisation), its state dict is
 written out as the authors' six files (anomalib's module names are the authors' file layout), and our model loads
-them with `DSR.from_official`, the same loader users run on the authors' checkpoints. The equivalence check thus
+them with `dsr_from_official`, the same loader users run on the authors' checkpoints. The equivalence check thus
 also tests our key maps.
 
 Equivalence: `DSR.predict` (and `DSR.forward`) against anomalib's eval forward, on random images and on the
@@ -43,7 +43,7 @@ threads, fp32, median of `--repeats` runs after `--warmup`. Cases:
   latent1 the same with every image anomalous at both levels: our costliest plan, against the same anomalib row.
 Peak memory: the process's peak RSS (VmHWM) during warm-up and timed runs minus its RSS just before them.
 
-Ours runs as `DSR.predict` and `train_dsr` do on a CPU, with `keep_large_blocks()` (glibc keeps big blocks in its
+Ours runs as the `dsr-nb` command does on a CPU, with `keep_large_blocks()` (glibc keeps big blocks in its
 heap instead of mapping fresh pages for every large tensor; chapter 10). So that no one mistakes that setting for the
 whole story, anomalib also runs a second time with the same setting ("anomalib+malloc", inference and stage 2).
 """
@@ -53,7 +53,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-anomalib"
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))            # anomalib_twin.py lives with the test that runs it in CI
 from anomalib_twin import PINS, VQ_FILE, load_anomalib, write_weights, fidelity, report   # shared with tests/test_anomalib_fidelity.py
 
 
@@ -71,8 +71,8 @@ def ensure_venv() -> None:
 def build(impl: str, folder: Path):
     import torch
     if impl == "ours":
-        from dsr_nb.model import DSR
-        return DSR.from_official(folder / VQ_FILE, folder, "bench").eval()
+        from dsr_nb.official import dsr_from_official
+        return dsr_from_official(folder / VQ_FILE, folder, "bench").eval()
     tm, _ = load_anomalib()                                   # "anomalib" or "anomalib+malloc"
     m = tm.DsrModel()
     m.load_state_dict(torch.load(folder / "anomalib_dsr.pt", weights_only=True))
@@ -131,7 +131,7 @@ def worker(case: str, impl: str, batch: int, repeats: int, warmup: int, threads:
     torch.manual_seed(0)
     tuned = False
     if impl in ("ours", "anomalib+malloc"):       # what DSR.predict and train_dsr do on a CPU (chapter 10)
-        try: from dsr_nb.model import keep_large_blocks
+        try: from dsr_nb.efficiency import keep_large_blocks
         except ImportError: keep_large_blocks = None  # an older dsr_nb (PYTHONPATH=<old checkout>, for a before/after)
         tuned = keep_large_blocks is not None and keep_large_blocks()
         if impl == "anomalib+malloc": assert tuned, "glibc's mallopt did not take effect"

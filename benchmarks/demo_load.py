@@ -1,13 +1,19 @@
-"""The demo under a crowd: concurrent `/detect` calls from gradio_client, each in its own session, then many more
-calls from new sessions while the server's memory and temp folder are watched. Run by hand on a quiet machine:
+"""The demo under a crowd: concurrent `/detect` calls, each its own visitor, then many more calls from new sessions
+while the server's memory and temp folder are watched. Run by hand on a quiet machine:
 
     python benchmarks/demo_load.py                       # 100 at once, then 1,000 more (about 5 minutes on 2 cores)
+    python benchmarks/demo_load.py --crowd 100 --more 0  # the crowd alone (about a minute)
     python benchmarks/demo_load.py --crowd 50 --more 200 --concurrency 1 --queue-size 16   # other settings
 
 The server is `dsr-nb demo` in its own process (bundled model, CPU, its own GRADIO_TEMP_DIR), so its memory is
 measured alone. Every call uploads a different image (crops of the model's bundled examples with a little noise),
-as a crowd would. Printed: a table for the crowd (answered, refused and how fast, errors, latency percentiles)
-and one for the sessions (server memory and temp folder before, peak and after). `--json FILE` keeps the numbers.
+as a crowd would. The crowd's visitors speak the browser's protocol over plain HTTP (`--client http`, the default:
+upload, join the queue, read the event stream), so a hundred of them cost the 2 shared cores little; each records
+the queue positions the server sent it (what the page shows as "queue: k/n"), its wait until its call started and
+its whole time. `--client gradio_client` runs them as gradio_client sessions instead (heavier: about a thread and
+an event loop each). Printed: a table for the crowd (answered, refused, errors, wait and latency percentiles,
+throughput against one call's service time, queue positions) and one for the sessions (server memory and temp
+folder before, peak and after). `--json FILE` keeps the numbers.
 """
 from __future__ import annotations
 import argparse, json, os, subprocess, sys, tempfile, threading, time, urllib.request
@@ -127,6 +133,57 @@ def crowd(url: str, images: list[Path], model: str, procs: int = 1, download: bo
     return results
 
 
+def detect_endpoint(url: str) -> tuple[int, int]:
+    "(fn_index, trigger_id) of the app's `/detect` event, read from its /config as the browser does."
+    import httpx
+    cfg = httpx.get(url + "config", timeout=30).json()
+    for i, dep in enumerate(cfg["dependencies"]):
+        if dep.get("api_name") == "detect": return dep.get("id", i), dep["targets"][0][0]
+    raise SystemExit("the app has no /detect event")
+
+
+def http_visitor(url: str, endpoint: tuple[int, int], image: Path, model: str, barrier) -> dict:
+    "One visitor over plain HTTP: upload (before the barrier), then join the queue and read the event stream to the end."
+    import httpx, uuid
+    with httpx.Client(base_url=url, timeout=None) as c:
+        path = c.post("gradio_api/upload", files={"files": (image.name, image.read_bytes(), "image/png")}).json()[0]
+        session = uuid.uuid4().hex[:11]
+        body = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, model, 0.5], "fn_index": endpoint[0],
+                "trigger_id": endpoint[1], "session_hash": session, "event_data": None}
+        barrier.wait()
+        t0 = time.perf_counter()
+        r = c.post("gradio_api/queue/join", json=body)
+        if r.status_code != 200:
+            msg = " ".join(r.text.split())[:200]
+            return dict(kind="refused" if r.status_code == 503 else "error", secs=time.perf_counter() - t0, msg=msg, positions=[])
+        positions, started, done = [], None, None
+        with c.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"): continue
+                m = json.loads(line[5:])
+                if m.get("msg") == "estimation": positions.append((m.get("rank"), m.get("queue_size")))
+                elif m.get("msg") == "process_starts": started = time.perf_counter() - t0
+                elif m.get("msg") == "process_completed": done = m; break
+        secs = time.perf_counter() - t0
+    out = (done or {}).get("output") or {}
+    data = out.get("data") if isinstance(out, dict) else None
+    ok = bool(done and done.get("success") and isinstance(data, list) and len(data) >= 9 and isinstance(data[8], dict)
+              and isinstance(data[8].get("score"), float))
+    return dict(kind="answered" if ok else "wrong", secs=secs, wait=started, positions=positions,
+                msg="" if ok else " ".join(str(out)[:200].split()))
+
+
+def http_crowd(url: str, images: list[Path], model: str) -> list[dict]:
+    "len(images) visitors over plain HTTP, each in a thread of this process, all joining the queue at the same moment."
+    endpoint = detect_endpoint(url)
+    barrier, results = threading.Barrier(len(images)), [None] * len(images)
+    def run(i): results[i] = http_visitor(url, endpoint, images[i], model, barrier)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(images))]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return results
+
+
 def sessions(url: str, images: list[Path], model: str, workers: int, watch, download: bool = True) -> list[dict]:
     "One call per image, each from a new session, `workers` at a time; `watch()` is called every ~2 s."
     from gradio_client import Client
@@ -162,6 +219,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="synthetic-weave", help="bundled model to call (default synthetic-weave)")
     add_crowd_args(ap)
+    ap.add_argument("--client", choices=["http", "gradio_client"], default="http",
+                    help="how the crowd's visitors call: plain HTTP as the page does (default), or gradio_client sessions")
     ap.add_argument("--workers", type=int, default=8, help="client threads for the further calls (default 8)")
     ap.add_argument("--procs", type=int, default=1, help="client processes the crowd is spread over (default 1: "
                     "one interpreter for all 100, as one gradio_client user would run them)")
@@ -194,8 +253,11 @@ def main(argv=None):
     try:
         from gradio_client import Client
         one_call(Client(url, verbose=False), images[0], a.model)          # warm-up: the model is preloaded already
+        alone = [http_visitor(url, detect_endpoint(url), images[k], a.model, threading.Barrier(1))["secs"] for k in (1, 2, 3)]
+        service = float(np.median(alone))                              # one call's time with nobody else in the queue
         t0 = time.perf_counter()
-        res = crowd(url, images[:a.crowd], a.model, a.procs, not a.no_download)
+        res = (http_crowd(url, images[:a.crowd], a.model) if a.client == "http"
+               else crowd(url, images[:a.crowd], a.model, a.procs, not a.no_download))
         wall = time.perf_counter() - t0
         ok = [r["secs"] for r in res if r["kind"] == "answered"]
         ref = [r["secs"] for r in res if r["kind"] == "refused"]
@@ -204,13 +266,24 @@ def main(argv=None):
                                    p50_s=pct(ok, 50), p95_s=pct(ok, 95), max_s=max(ok, default=float("nan")),
                                    slowest_refusal_s=max(ref, default=float("nan")), refusal_p50_s=pct(ref, 50),
                                    refusal_message=next((r["msg"] for r in res if r["kind"] == "refused"), ""),
-                                   error_messages=sorted(set(errs))[:5])
+                                   error_messages=sorted(set(errs))[:5], client=a.client, service_s=service,
+                                   throughput_per_s=len(ok) / wall if wall else float("nan"))
+        waits = [r["wait"] for r in res if r.get("wait") is not None]
+        told = [r for r in res if r["kind"] == "answered" and r.get("positions")]
         c = out["crowd_result"]
+        c.update(wait_p50_s=pct(waits, 50), wait_p95_s=pct(waits, 95), wait_max_s=max(waits, default=float("nan")),
+                 told_position=len(told), first_position_max=max((r["positions"][0][0] for r in told), default=None),
+                 queue_size_max=max((q for r in told for _, q in r["positions"] if q is not None), default=None))
         print(f"\n{a.crowd} concurrent /detect calls, each its own session ({wall:.1f} s in all)\n")
         print("| answered | refused (busy) | errors | p50 (s) | p95 (s) | max (s) | refusal p50 (s) | slowest refusal (s) |")
         print("|---|---|---|---|---|---|---|---|")
         print(f"| {c['answered']} | {c['refused']} | {c['errors']} | {c['p50_s']:.2f} | {c['p95_s']:.2f} | "
               f"{c['max_s']:.2f} | {c['refusal_p50_s']:.2f} | {c['slowest_refusal_s']:.2f} |")
+        if a.client == "http":
+            print(f"\nwait until the call started: p50 {c['wait_p50_s']:.2f} s, p95 {c['wait_p95_s']:.2f} s, max {c['wait_max_s']:.2f} s; "
+                  f"throughput {c['throughput_per_s']:.2f} calls/s against one call's service time {service:.2f} s "
+                  f"({1 / service:.2f} calls/s); {c['told_position']} of {c['answered']} answered visitors were told their "
+                  f"queue position (largest first position {c['first_position_max']}, longest queue {c['queue_size_max']})")
         if c["refusal_message"]: print(f"refusal message: {c['refusal_message']}")
         for m in c["error_messages"]: print(f"error: {m}")
 

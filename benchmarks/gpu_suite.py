@@ -6,7 +6,7 @@ and scores on a trained model, and the demo answering `/detect` on the GPU. By h
     python benchmarks/gpu_suite.py --smoke --device cpu --anomalib DIR                 # the same code paths, tiny, on a CPU
 
 `DIR` holds anomalib 2.7.0 and kornia 0.9.0 installed without dependencies (`pip install --no-deps --target DIR
-anomalib==2.7.0 kornia==0.9.0 kornia_rs==0.2.0`; only two of anomalib's files are read, see `anomalib_twin.py`).
+anomalib==2.7.0 kornia==0.9.0 kornia_rs==0.2.0`; only two of anomalib's files are read, see `tests/anomalib_twin.py`).
 The demo part needs gradio and gradio_client importable (on a machine without them, carry their wheels); it is
 reported as not run otherwise. Every part writes its rows to `--out` as soon as it ends, so a run stopped by a time
 limit keeps what it measured; a part that fails records its error and the next one runs.
@@ -29,7 +29,7 @@ import argparse, contextlib, json, statistics, sys, tempfile, time, traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))            # anomalib_twin.py
 
 
 def sync(dev):

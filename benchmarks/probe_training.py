@@ -13,7 +13,7 @@ and the fraction of codes it keeps: the cheapest test of whether an SRM layout c
 
     python benchmarks/probe_training.py --srm-only --model '{"srm_pools": 2}' --train '{"lr": 1e-3}'
 
-Run one probe at a time on an idle machine; results go to benchmarks/probes/README.md by hand.
+Run one probe at a time on an idle machine; results go to docs/records.md by hand.
 """
 import argparse, sys, time
 import torch

@@ -177,13 +177,12 @@ def probe_models(work: Path, model: Path, env: dict):
     record("models", f"the demo starts with the good folder and names the {len(cases)} bad ones",
            r.returncode == 0 and served == "SERVED ['good']" and n_left == 2 * len(cases), f"{served}; {left}")
     # pickles that run code: the authors' six file names, and a training state on --resume
-    from dsr_nb.model import OFFICIAL_FILES
-    from dsr_nb.registry import OFFICIAL_VQ
+    from dsr_nb.official import OFFICIAL_FILES, OFFICIAL_VQ
     off = work / "official"; off.mkdir()
     marker = work / "code-ran"
     for f in [OFFICIAL_VQ, *(n.format(category="bottle") for n in OFFICIAL_FILES.values())]:
         with open(off / f, "wb") as fh: pickle.dump(_RunsCode(marker), fh)
-    code = ("import sys; from dsr_nb import DSR\ntry: DSR.from_official(sys.argv[1] + '/" + OFFICIAL_VQ +
+    code = ("import sys; from dsr_nb.official import dsr_from_official\ntry: dsr_from_official(sys.argv[1] + '/" + OFFICIAL_VQ +
             "', sys.argv[1], 'bottle')\nexcept ValueError as e: print('REFUSED', str(e).splitlines()[0][:100])")
     r = subprocess.run([sys.executable, "-c", code, str(off)], capture_output=True, text=True, env=env)
     record("models", "pickles that run code under the authors' file names are refused, nothing runs",

@@ -8,7 +8,8 @@ and the wall time the preset's full schedule (TrainConfig.for_preset) would take
 import argparse, json, statistics, time
 import torch
 from dsr_nb.config import DSRConfig
-from dsr_nb.model import DSR, keep_large_blocks
+from dsr_nb.model import DSR
+from dsr_nb.efficiency import keep_large_blocks
 from dsr_nb.pretrain import bundled_vqvae
 from dsr_nb.train import TrainConfig, stage2_step, stage3_step, init_weights
 import dsr_nb.train
@@ -26,7 +27,7 @@ def main():
     ap.add_argument("--model", default="{}", help='JSON of DSRConfig changes, e.g. \'{"unet_width": 16}\'')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    keep_large_blocks()                                  # as train_dsr does on a CPU (chapter 17_efficiency)
+    keep_large_blocks()                                  # as `dsr-nb train` does on a CPU (chapter 17_efficiency)
     cfg = DSRConfig.preset(a.preset).replace(**json.loads(a.model))
     tcfg = TrainConfig.for_preset(a.preset)
     if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)

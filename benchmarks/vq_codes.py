@@ -2,7 +2,7 @@
 
     python benchmarks/vq_codes.py --codes 64 --steps 800 --out runs/vq_k64
 
-Probe of `benchmarks/probes/README.md` (section 19): the tiny codebook's 512 codes lie so close together that a
+Probe of `docs/records.md` (section 19): the tiny codebook's 512 codes lie so close together that a
 subspace restriction module's output near the right code often snaps to a neighbour (section 1). This builds a
 `DSRConfig.tiny()` VQ-VAE with `--codes` codes per level: the encoder and decoders are the bundled model's, each
 codebook starts as a usage-weighted k-means of the bundled codebook (its EMA cluster sizes are the weights), and

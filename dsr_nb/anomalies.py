@@ -11,7 +11,7 @@ from einops import rearrange
 from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
 from .streams import Streams
-from .pretrain import random_crops, general_corpus
+from .pretrain import random_crops, general_corpus, procedural_textures
 
 # %% auto #0
 __all__ = ['LEVELS', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes',
@@ -203,9 +203,10 @@ ANOMALY_SOURCES = ("latent", "uniform", "mixed", "texture", "image")   # what Tr
 PICTURE_SOURCES = ("texture", "image")                                 # the sources made from the foreign pictures
 
 
-def foreign_pictures(vq: VQVAE, names: list[str] | None = None, grey: bool = False) -> list[torch.Tensor]:
-    "The general corpus (chapter 06) in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes; `grey`: their channel mean."
-    pics = [vq.to_model_order(t) for t in general_corpus(names)]                  # each 3×H×W; BGR for the authors' weights
+def foreign_pictures(vq: VQVAE, names: list[str] | None = None, grey: bool = False, procedural: int = 0) -> list[torch.Tensor]:
+    "The general corpus (chapter 06) and `procedural` random textures, in `vq`'s channel order: the pictures whose crops \"image\" pastes and \"texture\" encodes; `grey`: their channel mean."
+    pics = general_corpus(names) + procedural_textures(procedural, 256, seed=1) if procedural else general_corpus(names)
+    pics = [vq.to_model_order(t) for t in pics]                                      # each 3×H×W; BGR for the authors' weights
     return [t.mean(0, keepdim=True).expand_as(t).contiguous() for t in pics] if grey else pics
 
 

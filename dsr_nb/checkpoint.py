@@ -11,11 +11,40 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file, load_file
 from .config import DSRConfig
-from .vqvae import torch_load_safely
+import torch.nn as nn
 
 # %% auto #0
-__all__ = ['CheckpointError', 'is_checkpoint', 'checkpoint_exists', 'Checkpoint', 'save_checkpoint', 'load_checkpoint',
+__all__ = ['WeightsMismatch', 'load_matching', 'torch_load_safely', 'CheckpointError', 'is_checkpoint', 'checkpoint_exists',
+           'Checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_dir', 'checkpoint_json', 'checkpoint_meta',
            'load_module', 'deferred_interrupt', 'out_lock']
+
+# %% ../nbs/05_checkpoint.ipynb #452dc976
+class WeightsMismatch(ValueError):
+    "A state dict that does not fit a module; the message lists every problem."
+
+
+def load_matching(module: nn.Module, state: dict, source: str = "checkpoint") -> None:
+    "Load `state` into `module` strictly, or raise `WeightsMismatch` naming missing, unexpected and mis-shaped keys."
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    misshaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or misshaped:
+        lines = [f"{source} does not fit {type(module).__name__}:"]
+        for title, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+            if items: lines.append(f"  {title} ({len(items)}): " + ", ".join(items))
+        raise WeightsMismatch("\n".join(lines))
+    module.load_state_dict(state, strict=True)
+
+
+def torch_load_safely(path):
+    "`torch.load(weights_only=True)` on the CPU with torch's warnings silenced: a foreign pickle is refused in one line."
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                     # e.g. "Detected pickle protocol 4": noise before a refusal
+        return torch.load(path, map_location="cpu", weights_only=True)
+
 
 # %% ../nbs/05_checkpoint.ipynb #412aed39
 class CheckpointError(ValueError):
@@ -118,10 +147,27 @@ def _first_line(e: BaseException) -> str:
     s = str(e).strip().splitlines()
     return (s[0] if s else type(e).__name__)[:120]
 
+# %% ../nbs/05_checkpoint.ipynb #06ef8b0b
+def checkpoint_dir(path) -> Path:
+    "`path`, or the `.old` folder that an interrupted save leaves when `path` is missing."
+    path = Path(path)
+    old = path.with_name(path.name + ".old")
+    return old if not path.exists() and old.exists() else path
+
+def checkpoint_json(path) -> dict | None:
+    "The parsed config.json of the checkpoint folder at `path`, or None if there is none."
+    try: info = json.loads((checkpoint_dir(path) / "config.json").read_text())
+    except (OSError, ValueError): return None
+    return info if isinstance(info, dict) else None
+
+def checkpoint_meta(path) -> dict | None:
+    "The meta dict of the checkpoint folder at `path`, or None if there is none."
+    info = checkpoint_json(path)
+    return None if info is None else info.get("meta", {})
+
 # %% ../nbs/05_checkpoint.ipynb #4722c26f
 def load_module(path, kind: str, build, what: str):
     "Build `build(config)` and load the checkpoint at `path` into it, if its meta says `kind`; → (module, meta)."
-    from dsr_nb.vqvae import load_matching
     ck = load_checkpoint(path)
     if ck.meta.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {ck.meta.get('kind', 'unknown')!r} checkpoint, not {what}")

@@ -4,10 +4,12 @@
 
 # %% ../nbs/13_cli.ipynb #c1bc7ab5
 from __future__ import annotations
-import argparse, contextlib, io, os, shlex, sys, time
+import argparse, contextlib, io, os, shlex, sys, time, traceback
 from pathlib import Path
 import dsr_nb
-from .cli_base import PROG, MODEL_HELP, CLIError, USER_ERRORS, one_line, count, Subcommand, checkpoint_dir, checkpoint_meta
+from .efficiency import keep_large_blocks
+from .cli_base import PROG, MODEL_HELP, CLIError, is_user_error, bug_hint, one_line, count, Subcommand
+from .checkpoint import checkpoint_dir, checkpoint_meta
 from .cli_train import PRETRAIN, TRAIN                  # the commands that make models (chapter 13a)
 from .cli_use import EVAL, PREDICT, DEMO, EXPORT         # ... and those that use them (chapter 13b)
 
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     args = None
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "demo": keep_large_blocks()   # the process's allocator policy (17_efficiency); the demo trims instead
         args.argv, args.started = argv, time.time()
         run(args)
     except KeyboardInterrupt as e:                   # Ctrl-C, or SIGTERM during training (e.args[0] names it)
@@ -93,8 +96,12 @@ def main(argv: list[str] | None = None) -> None:
         by = " by SIGTERM" if sig == "SIGTERM" else ""
         if _rank() == 0: print(f"{PROG}: interrupted{by}; {_interrupt_note(args)}", file=sys.stderr)
         raise SystemExit(143 if sig == "SIGTERM" else 130) from None
-    except USER_ERRORS as e:
+    except Exception as e:
         if args is not None and args.debug: raise
+        if not is_user_error(e):                     # a bug, or a mistake we fail to check: the traceback, and whom to tell
+            traceback.print_exc()
+            if _rank() == 0: print(bug_hint(shlex.join([PROG, *argv])), file=sys.stderr)
+            raise SystemExit(1) from None
         if _rank() == 0: print(f"{PROG}: error: {one_line(e)}", file=sys.stderr)   # under torchrun: once
         raise SystemExit(2) from None
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import argparse, shlex, time
 from pathlib import Path
 import torch
-from .cli_base import PROG, CLIError, Subcommand, count, checkpoint_json
+from .cli_base import PROG, CLIError, Subcommand, count
+from .checkpoint import checkpoint_json
 from .config import DSRConfig, VQ_FIELDS, field_from_text
 from .data import open_dataset, _list_images
 from .images import DataError, IMAGE_EXTS, load_image, resize
 from .checkpoint import CheckpointError, out_lock
 from .vqvae import VQVAE
-from .registry import OFFICIAL_VQ, weights_root
+from .registry import weights_root
+from .official import OFFICIAL_VQ, from_official
 from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, bundled_stage1, weights_licence, load_vqvae
 from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
 from .anomalies import ANOMALY_SOURCES, PICTURE_SOURCES
@@ -42,7 +44,7 @@ def prepare_out(out: str | Path, kind: str, cfg: DSRConfig, resume: bool = False
             raise CheckpointError(f"{out} holds a {meta.get('kind', 'unknown')!r} checkpoint, not a {what} run")
         try: old = DSRConfig.from_dict(info["config"])
         except (KeyError, ValueError, TypeError) as e: raise CheckpointError(f"{out}/config.json is not a valid dsr_nb config: {e}") from None
-        if diff := old.same_model(cfg, vq_only=True):          # another preset (--set changes no VQ-VAE size)
+        if diff := old.size_differences(cfg, vq_only=True):          # another preset (--set changes no VQ-VAE size)
             raise CheckpointError(f"{out} was trained with --preset {old.name} ({', '.join(diff)} differ from "
                                   f"--preset {cfg.name}); resume it with --preset {old.name}")
         return meta
@@ -111,8 +113,8 @@ def _run_pretrain(args: argparse.Namespace) -> None:
     init = None
     if args.init and not args.resume:
         init = bundled_vqvae(cfg.name) if args.init == "bundled" else load_vqvae(args.init)
-        if init.cfg.same_model(cfg, vq_only=True):
-            raise CLIError(f"--init {args.init} is another model size ({', '.join(init.cfg.same_model(cfg, vq_only=True))} differ)")
+        if init.cfg.size_differences(cfg, vq_only=True):
+            raise CLIError(f"--init {args.init} is another model size ({', '.join(init.cfg.size_differences(cfg, vq_only=True))} differ)")
     weights = None
     try:
         if args.images: images, source = folder_images(args.images, cfg.img_size), f"{args.images}"
@@ -221,7 +223,7 @@ def load_stage1(path: str | Path, preset: str) -> VQVAE:
     if not p.is_file(): return load_vqvae(p)
     if preset != "paper":
         raise CLIError(f"{p.name} is a file in the layout of the authors' stage 1, which is the paper preset's; add --preset paper")
-    return VQVAE.from_official(p)
+    return from_official(VQVAE, p)
 
 def _run_train(args: argparse.Namespace, rank: int) -> None:
     t0 = time.time()
@@ -234,7 +236,7 @@ def _run_train(args: argparse.Namespace, rank: int) -> None:
     if stored is not None:                                         # the run's own config, changed by what --set gives again
         old = DSRConfig.from_dict(checkpoint_json(out)["config"])
         cfg = old.replace(**model_sets)
-        if diff := old.same_model(cfg):
+        if diff := old.size_differences(cfg):
             raise CLIError(f"--set {', '.join(diff)}: a resumed run keeps the sizes it was trained with; "
                            f"train anew (--overwrite or another --out) to change them")
     tcfg = _train_config(args, stored and stored.get("train"), train_sets)

@@ -102,7 +102,7 @@ class DSRConfig:
         "Read a config written by `save`."
         return cls.from_dict(json.loads(Path(path).read_text()))
 
-    def same_model(self, other: DSRConfig, vq_only: bool = False) -> list[str]:
+    def size_differences(self, other: DSRConfig, vq_only: bool = False) -> list[str]:
         "Fields that change a weight's shape and differ between `self` and `other` (empty: weights fit); `vq_only`: the VQ-VAE's."
         fields_ = VQ_FIELDS if vq_only else VQ_FIELDS + ("srm_width", "srm_pools", "osd_width", "osd_bottleneck", "unet_width")
         return [f for f in fields_ if getattr(self, f) != getattr(other, f)]

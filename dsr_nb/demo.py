@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Callable, TYPE_CHECKING
 import numpy as np
 from PIL import Image
-from .registry import OFFICIAL_VQ, bundled_examples, collect_models
+from .registry import bundled_examples
+from .official import OFFICIAL_VQ
 from .model import DSR
 from .devices import resolve_device
-from .serving import CACHE_CLEANUP, LEVEL_CHOICES, MASK_CHOICES, DemoApp, ModelStore, default_pixel_threshold
+from .serving import CACHE_CLEANUP, LEVEL_CHOICES, MASK_CHOICES, DemoApp, ModelStore, collect_models, default_pixel_threshold
 if TYPE_CHECKING:
     import gradio as gr
 
 # %% auto #0
-__all__ = ['INTRO', 'PNG', 'SESSIONS', 'TEMP_CAP', 'TEMP_MIN_AGE', 'save_png', 'build_demo', 'trim_temp_files',
+__all__ = ['INTRO', 'PNG', 'QUEUE_SIZE', 'SESSIONS', 'TEMP_CAP', 'TEMP_MIN_AGE', 'save_png', 'build_demo', 'trim_temp_files',
            'release_free_memory', 'launch_demo', 'add_demo_arguments', 'run_demo', 'add_demo_subcommand', 'main']
 
 # %% ../nbs/15a_demo.ipynb #dd748c64
@@ -151,8 +152,11 @@ def _playground_tab(app: DemoApp, model_dd, thr, rows: list):
               [pair, region, heat, mask, report], api_name="inject", concurrency_id="dsr", preprocess=False)
 
 
+QUEUE_SIZE = 128   # visitors who may wait for the model at once; the next one is told the queue is full
+
+
 def build_demo(models: dict[str, DSR] | None = None, model_dir=None, official_dir=None, examples=None,
-               bundled: bool = True, device=None, concurrency: int = 1, max_queue: int = 16,
+               bundled: bool = True, device=None, concurrency: int = 1, max_queue: int = QUEUE_SIZE,
                title: str = "DSR anomaly detection", preload: bool = False) -> gr.Blocks:
     "The Gradio app over the bundled models, `models`, the checkpoints in `model_dir` and the authors' `official_dir`; "
     "with `preload`, the models are loaded first and those that fail are left out of the page (and named)."
@@ -287,7 +291,7 @@ def add_demo_arguments(p: argparse.ArgumentParser, device: bool = True) -> argpa
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     p.add_argument("--max-file-size", default="20mb", help="largest upload accepted (default 20mb)")
     p.add_argument("--concurrency", type=int, default=1, help="model calls running at once (default 1)")
-    p.add_argument("--queue-size", type=int, default=16, help="requests waiting at most (default 16)")
+    p.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help=f"visitors waiting at most (default {QUEUE_SIZE})")
     return p
 
 

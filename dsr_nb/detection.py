@@ -9,12 +9,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import reduce
 from .config import DSRConfig
-from .subspace import DoubleConv, UpConv, check_features, OFFICIAL_SRM_KEYS
-from .vqvae import load_official
+from .subspace import DoubleConv, UpConv, check_features
 from .efficiency import Pool2, exporting
 
 # %% auto #0
-__all__ = ['OFFICIAL_UNET_KEYS', 'UNet', 'check_probs', 'AnomalyDetector', 'Upsampler', 'focal_loss', 'image_score']
+__all__ = ['UNet', 'check_probs', 'AnomalyDetector', 'Upsampler', 'focal_loss', 'image_score']
 
 # %% ../nbs/09_detection.ipynb #b440f195
 class UNet(nn.Module):
@@ -89,19 +88,6 @@ class Upsampler(nn.Module):
             raise ValueError(f"I_spc, I_gen and M must share batch size and H×W, got {tuple(i_spc.shape)}, "
                              f"{tuple(i_gen.shape)} and {tuple(m_prob.shape)}")
         return self.unet(torch.cat([i_spc, i_gen, m_prob], 1))
-
-# %% ../nbs/09_detection.ipynb #c2bc3f43
-# DSR_anomaly_det_module_<cat>.pckl, DSR_upsample_module_<cat>.pckl → AnomalyDetector, Upsampler: the authors' files key
-# their U-Nets as the SRMs' files do (chapter 08's table); our two modules hold theirs one level down, as `unet`
-OFFICIAL_UNET_KEYS = [(src, "unet." + dst) for src, dst in OFFICIAL_SRM_KEYS]
-
-
-def _unet_from_official(cls, path, cfg: DSRConfig | None = None):
-    "This module (paper preset unless `cfg`) holding the authors' per-category file at `path`."
-    return load_official(cls(cfg or DSRConfig.paper()), path, OFFICIAL_UNET_KEYS)
-
-AnomalyDetector.from_official = classmethod(_unet_from_official)
-Upsampler.from_official = classmethod(_unet_from_official)
 
 # %% ../nbs/09_detection.ipynb #7c8fbb94
 def focal_loss(probs: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, smooth: float = 1e-5) -> torch.Tensor:

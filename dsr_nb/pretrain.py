@@ -14,7 +14,8 @@ from einops import rearrange
 from tqdm import tqdm
 from .config import DSRConfig
 from .quantize import VectorQuantizer, code_usage
-from .vqvae import VQVAE, load_matching
+from .vqvae import VQVAE
+from .checkpoint import load_matching
 from .checkpoint import save_checkpoint, load_checkpoint, load_module, checkpoint_exists, CheckpointError, deferred_interrupt
 from .devices import resolve_device
 from .registry import weights_root
@@ -217,7 +218,7 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
     torch.manual_seed(seed)
     model = VQVAE(cfg)
     if init is not None:                                       # continue from another VQ-VAE of the same size
-        if init.cfg.same_model(cfg, vq_only=True): raise ValueError(f"init is another model size: {init.cfg.same_model(cfg, vq_only=True)} differ")
+        if init.cfg.size_differences(cfg, vq_only=True): raise ValueError(f"init is another model size: {init.cfg.size_differences(cfg, vq_only=True)} differ")
         model.load_state_dict(init.state_dict())
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -226,7 +227,7 @@ def pretrain(cfg: DSRConfig, images: list[torch.Tensor], steps: int, batch_size:
     if resume:
         if out is None or not checkpoint_exists(out): raise CheckpointError(f"nothing to resume: {out} holds no checkpoint")
         ck = load_checkpoint(out, with_train_state=True)
-        if ck.config.same_model(cfg): raise CheckpointError(f"{out} was trained with another model size: {ck.config.same_model(cfg)}")
+        if ck.config.size_differences(cfg): raise CheckpointError(f"{out} was trained with another model size: {ck.config.size_differences(cfg)}")
         load_matching(model, ck.weights, source=str(out))
         if ck.train_state is None: raise CheckpointError(f"{out} has no training state to resume from")
         opt.load_state_dict(ck.train_state["optimizer"]); gen.set_state(ck.train_state["generator"])

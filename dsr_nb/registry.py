@@ -7,14 +7,13 @@ from __future__ import annotations
 import json, os, re
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable
-from .checkpoint import CheckpointError, is_checkpoint
+from .checkpoint import CheckpointError, is_checkpoint, checkpoint_json
+from .images import IMAGE_EXTS
 
 # %% auto #0
-__all__ = ['SERVED_KINDS', 'HUB_ID', 'HUB_FILES', 'OFFICIAL_VQ', 'weights_root', 'bundled_models_root', 'read_meta',
-           'checkpoint_folders', 'bundled_models', 'bundled_model_names', 'bundled_model_dir', 'bundled_examples',
-           'is_hub_id', 'hub_download', 'push_folder', 'resolve_model', 'official_categories', 'official_models',
-           'collect_models']
+__all__ = ['SERVED_KINDS', 'HUB_ID', 'HUB_FILES', 'weights_root', 'bundled_models_root', 'read_meta', 'checkpoint_folders',
+           'bundled_models', 'bundled_model_names', 'bundled_model_dir', 'bundled_examples', 'is_hub_id',
+           'hub_download', 'push_folder', 'resolve_model']
 
 # %% ../nbs/05a_registry.ipynb #10ca8896
 def weights_root() -> Path:
@@ -31,10 +30,8 @@ def read_meta(folder) -> dict | None:
     "The `meta` of a checkpoint folder's config.json; None if the folder is no checkpoint; kind 'unreadable' if damaged."
     folder = Path(folder)
     if not is_checkpoint(folder): return None
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-        meta = cfg.get("meta", {}) if isinstance(cfg, dict) else None
-    except (ValueError, OSError): meta = None
+    cfg = checkpoint_json(folder)
+    meta = cfg.get("meta", {}) if cfg is not None else None
     return meta if isinstance(meta, dict) else {"kind": "unreadable"}      # kept: loading it will say what is wrong
 
 
@@ -73,7 +70,7 @@ def bundled_examples(root=None, names=None) -> list[tuple[str, str]]:
     root = Path(root) if root is not None else weights_root() / "examples"
     if not root.is_dir(): return []
     return [(str(p), d.name) for d in sorted(root.iterdir()) if d.is_dir() and (names is None or d.name in names)
-            for p in sorted(d.iterdir()) if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")]
+            for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_EXTS]
 
 # %% ../nbs/05a_registry.ipynb #4b2066e5
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -139,46 +136,3 @@ def resolve_model(name_or_path, revision: str | None = None, cache_dir=None, loc
                                   f"as a Hub repository: {str(e).split(': ', 1)[-1]}") from None
     raise CheckpointError(f"model not found: {name_or_path} is neither a checkpoint folder, a bundled model ({names}) "
                           f"nor a Hugging Face Hub id (owner/name)")
-
-# %% ../nbs/05a_registry.ipynb #8f2faeab
-OFFICIAL_VQ = "vq_model_pretrained_128_4096.pckl"   # the authors' stage-1 file name
-
-
-def official_categories(folder) -> list[str]:
-    "The MVTec categories with all five of the authors' files in `folder`, which must hold their VQ-VAE file too."
-    from dsr_nb.model import OFFICIAL_FILES
-    folder = Path(folder).expanduser()
-    if not folder.is_dir(): raise FileNotFoundError(f"official weights folder not found: {folder}")
-    if not (folder / OFFICIAL_VQ).is_file():
-        raise FileNotFoundError(f"{folder} lacks the authors' VQ-VAE file {OFFICIAL_VQ}")
-    pat = re.compile(re.escape(OFFICIAL_FILES["adm"]).replace(re.escape("{category}"), "(.+)"))
-    cats = sorted(m.group(1) for p in folder.iterdir() if (m := pat.fullmatch(p.name)))
-    return [c for c in cats if all((folder / f.format(category=c)).is_file() for f in OFFICIAL_FILES.values())]
-
-
-def official_models(folder) -> dict[str, Callable]:
-    "One loader per category of the authors' weights in `folder`, named `official/<category>`."
-    from dsr_nb.model import DSR
-    folder = Path(folder).expanduser()
-    load = lambda c: (lambda: DSR.from_official(folder / OFFICIAL_VQ, folder, c))
-    return {f"official/{c}": load(c) for c in official_categories(folder)}
-
-# %% ../nbs/05a_registry.ipynb #5f67216f
-def collect_models(models: dict | None = None, model_dir=None, official_dir=None, bundled: bool = True) -> dict:
-    "Model sources by name: bundled, then `models`, then `model_dir` (a folder of checkpoints, or any model name), then the authors' weights."
-    model_dir = model_dir if model_dir is not None else os.environ.get("DSR_NB_MODELS") or None
-    official_dir = official_dir if official_dir is not None else os.environ.get("DSR_NB_OFFICIAL") or None
-    out: dict = {}
-    def add(name, src, where):
-        key = name if name not in out else f"{name} ({where})"
-        out[key] = src
-    if bundled:
-        for n, p in bundled_models().items(): add(n, p, "bundled")
-    for n, m in (models or {}).items(): add(n, m, "given")
-    if model_dir:
-        if Path(model_dir).expanduser().is_dir():
-            for n, p in checkpoint_folders(model_dir).items(): add(n, p, Path(model_dir).name)
-        else: add(str(model_dir), resolve_model(model_dir), "hub" if is_hub_id(str(model_dir)) else "bundled")
-    if official_dir:
-        for n, f in official_models(official_dir).items(): add(n, f, Path(official_dir).name)
-    return out

@@ -4,14 +4,15 @@
 
 # %% ../nbs/15_serving.ipynb #3e554053
 from __future__ import annotations
-import math, re, threading, time, weakref
+import math, os, re, threading, time, weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import torch
 from .model import DSR, Prediction, UNFAMILIAR
-from .registry import read_meta
+from .registry import read_meta, bundled_models, checkpoint_folders, resolve_model, is_hub_id
+from .official import official_models
 from .images import to_tensor_image, resize, resize_mask, DataError
 from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
 from .devices import resolve_device
@@ -20,8 +21,8 @@ from .pictures import (InputError, read_image, _upload_path, DISPLAY_SIDE, displ
 
 # %% auto #0
 __all__ = ['RECENT_MAPS', 'CACHE_CLEANUP', 'FALLBACK_PIXEL_THRESHOLD', 'GPU_SECONDS', 'LEVEL_CHOICES', 'MASK_CHOICES',
-           'ModelStore', 'default_pixel_threshold', 'unfamiliar_note', 'verdict', 'Injection', 'inject_anomaly',
-           'RecentMaps', 'DemoApp']
+           'collect_models', 'ModelStore', 'default_pixel_threshold', 'unfamiliar_note', 'verdict', 'Injection',
+           'inject_anomaly', 'RecentMaps', 'DemoApp']
 
 # %% ../nbs/15_serving.ipynb #7e649f36
 def _no_gpu(fn: Callable | None = None, **kwargs) -> Callable:
@@ -33,6 +34,26 @@ try:
     gpu = spaces.GPU
 except Exception:
     gpu = _no_gpu
+
+# %% ../nbs/15_serving.ipynb #94187107
+def collect_models(models: dict | None = None, model_dir=None, official_dir=None, bundled: bool = True) -> dict:
+    "Model sources by name: bundled, then `models`, then `model_dir` (a folder of checkpoints, or any model name), then the authors' weights."
+    model_dir = model_dir if model_dir is not None else os.environ.get("DSR_NB_MODELS") or None
+    official_dir = official_dir if official_dir is not None else os.environ.get("DSR_NB_OFFICIAL") or None
+    out: dict = {}
+    def add(name, src, where):
+        key = name if name not in out else f"{name} ({where})"
+        out[key] = src
+    if bundled:
+        for n, p in bundled_models().items(): add(n, p, "bundled")
+    for n, m in (models or {}).items(): add(n, m, "given")
+    if model_dir:
+        if Path(model_dir).expanduser().is_dir():
+            for n, p in checkpoint_folders(model_dir).items(): add(n, p, Path(model_dir).name)
+        else: add(str(model_dir), resolve_model(model_dir), "hub" if is_hub_id(str(model_dir)) else "bundled")
+    if official_dir:
+        for n, f in official_models(official_dir).items(): add(n, f, Path(official_dir).name)
+    return out
 
 # %% ../nbs/15_serving.ipynb #e49b378a
 _STORES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()

@@ -4,7 +4,6 @@
 
 # %% ../nbs/08_subspace.ipynb #e2f44800
 from __future__ import annotations
-import re
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -12,11 +11,11 @@ import torch.nn.functional as F
 from .config import DSRConfig
 from .quantize import VectorQuantizer
 from .efficiency import Pool2
-from .vqvae import ResidualStack, load_official
+from .vqvae import ResidualStack
 
 # %% auto #0
-__all__ = ['OFFICIAL_SRM_KEYS', 'OFFICIAL_OSD_KEYS', 'OFFICIAL_OSD_STALE', 'conv_norm_relu', 'DoubleConv', 'UpConv',
-           'check_features', 'Restricted', 'requantize', 'SubspaceRestriction', 'ObjectDecoder', 'drop_keys']
+__all__ = ['conv_norm_relu', 'DoubleConv', 'UpConv', 'check_features', 'Restricted', 'requantize', 'SubspaceRestriction',
+           'ObjectDecoder']
 
 # %% ../nbs/08_subspace.ipynb #eb5569f9
 def conv_norm_relu(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -136,47 +135,3 @@ class ObjectDecoder(nn.Module):
         x = self.res(self.conv1(x))                   # B×C×S/4
         x = F.relu(self.up1(x))                       # B×C/2×S/2
         return self.up2(x)                            # B×3×S
-
-# %% ../nbs/08_subspace.ipynb #19dccefb
-OFFICIAL_SRM_KEYS = [  # DSR_subspace_restriction_{hi,lo}_<cat>.pckl → SubspaceRestriction
-    (r"^unet\.encoder\.block(\d)\.0\.", r"enc\1.conv1."),
-    (r"^unet\.encoder\.block(\d)\.3\.", r"enc\1.conv2."),
-    (r"^unet\.decoder\.up(\d)\.1\.", r"up\1.conv."),
-    (r"^unet\.decoder\.db(\d)\.0\.", r"dec\1.conv1."),
-    (r"^unet\.decoder\.db(\d)\.3\.", r"dec\1.conv2."),
-    (r"^unet\.decoder\.fin_out\.0\.", "out."),
-]
-
-OFFICIAL_OSD_KEYS = [  # DSR_image_recon_module_<cat>.pckl → ObjectDecoder
-    (r"^block(\d)\.0\.", r"block\1.conv1."),
-    (r"^block(\d)\.3\.", r"block\1.conv2."),
-    (r"^pre_vq_conv\.", "bottleneck."),
-    (r"^upblock(\d)\.", r"unpool\1."),
-    (r"^_conv_1\.", "conv1."),
-    (r"^_residual_stack\._layers\.(\d+)\._block\.1\.weight$", r"res.blocks.\1.conv3.weight"),
-    (r"^_residual_stack\._layers\.(\d+)\._block\.3\.weight$", r"res.blocks.\1.conv1.weight"),
-    (r"^_conv_trans_(\d)\.", r"up\1."),
-]
-
-# state of the authors' commented-out `self.vq = VectorQuantizerEMA(512, 64, ...)`: unused, dropped on load
-OFFICIAL_OSD_STALE = [r"^vq\._embedding\.weight$", r"^vq\._ema_w$", r"^vq\._ema_cluster_size$"]
-
-
-def drop_keys(state: dict, patterns: list[str]) -> tuple[dict, list[str]]:
-    "Split `state` into (the entries no pattern matches, the sorted keys that were dropped)."
-    hit = lambda k: any(re.search(p, k) for p in patterns)
-    return {k: v for k, v in state.items() if not hit(k)}, sorted(k for k in state if hit(k))
-
-
-def _srm_from_official(cls, path, cfg: DSRConfig | None = None) -> SubspaceRestriction:
-    "An SRM (paper preset unless `cfg`) holding the authors' `DSR_subspace_restriction_{hi,lo}_<cat>.pckl`."
-    return load_official(cls(cfg or DSRConfig.paper()), path, OFFICIAL_SRM_KEYS)
-
-
-def _osd_from_official(cls, path, cfg: DSRConfig | None = None) -> ObjectDecoder:
-    "An object-specific decoder (paper preset unless `cfg`) holding the authors' `DSR_image_recon_module_<cat>.pckl`."
-    return load_official(cls(cfg or DSRConfig.paper()), path, OFFICIAL_OSD_KEYS,
-                         drop=lambda state: drop_keys(state, OFFICIAL_OSD_STALE)[0])
-
-SubspaceRestriction.from_official = classmethod(_srm_from_official)
-ObjectDecoder.from_official = classmethod(_osd_from_official)

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from einops import rearrange
 from tqdm import tqdm
 from .config import DSRConfig
-from .vqvae import VQVAE, load_matching
+from .vqvae import VQVAE
+from .checkpoint import load_matching
 from .model import DSR, seen_codes
-from .efficiency import keep_large_blocks
 from .detection import focal_loss
 from .perlin import perlin_masks
 from .streams import Streams
@@ -30,7 +30,8 @@ from .diagnostics import make_probe, diagnose, TrainLog
 # %% auto #0
 __all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
            'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
-           'WeightAverage', 'frees_its_frame', 'train_dsr', 'learned']
+           'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out', 'Optimisers', 'resume_from', 'distributed',
+           'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
@@ -57,6 +58,7 @@ class TrainConfig:
     probe_size: int = 16             # held-out normal images for the diagnostics (at most a tenth of the training set)
     ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none
     grey_pastes: bool = False        # "image"/"texture": the foreign pictures turned grey (for grey data such as ELPV)
+    paste_procedural: int = 0        # "image"/"texture": random textures (chapter 06) added to the foreign pictures
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -71,6 +73,7 @@ class TrainConfig:
             if getattr(self, k) <= 0: raise ValueError(f"{k} must be positive, got {getattr(self, k)}")
         if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:
             raise ValueError("iteration counts cannot be negative")
+        if self.paste_procedural < 0: raise ValueError(f"paste_procedural counts textures; got {self.paste_procedural}")
 
     @classmethod
     def paper(cls) -> TrainConfig: return cls()
@@ -181,7 +184,7 @@ def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
     _check_rng(rng, B)
     vq = model.vq
     if textures is None and tcfg.anomalies in PICTURE_SOURCES:                     # `train_dsr` loads them once
-        textures = foreign_pictures(vq, grey=tcfg.grey_pastes)
+        textures = foreign_pictures(vq, grey=tcfg.grey_pastes, procedural=tcfg.paste_procedural)
     masks = perlin_masks(B, S, rng, device=x.device)                               # B×1×S×S, one stream per image
     with torch.no_grad():
         enc = vq.encode(x)                                                         # clean Q_lo, Q_hi
@@ -267,6 +270,74 @@ def frees_its_frame(f):
     return call
 
 
+def build_model(cfg: DSRConfig, tcfg: TrainConfig, vq: VQVAE | None, seed: int, dev) -> DSR:
+    "A DSR to train: the frozen `vq` (the preset's bundled one if None), the other modules initialised as the authors do, alike in every process."
+    torch.manual_seed(seed)                                         # the same initial weights in every process
+    if vq is None: vq = bundled_vqvae(cfg.name)
+    if vq.cfg.size_differences(cfg, vq_only=True):
+        raise ValueError(f"the VQ-VAE does not fit this config: {vq.cfg.size_differences(cfg, vq_only=True)} differ")
+    model = DSR(cfg.replace(channel_order=vq.cfg.channel_order), vq)
+    init_weights(model.decoder); init_weights(model.adm)
+    if tcfg.decoder_init == "general": init_from_general(model.decoder, vq)
+    return model.to(dev)
+
+
+def hold_out(images: torch.Tensor, tcfg: TrainConfig, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    "(images to train on, images held out, their indices into `images`): at most a tenth, up to `probe_size`, never trained on."
+    n = min(tcfg.probe_size, images.shape[0] // 10) if tcfg.diag_every else 0
+    if not n: return images, images[:0], []
+    perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
+    held = perm[:n].sort().values
+    return images[perm[n:].sort().values], images[held], held.tolist()
+
+
+@dataclass
+class Optimisers:
+    "Stage 2's Adam (both SRMs, the decoder, the detector) with its schedule, and stage 3's (the upsampler)."
+    opt2: torch.optim.Optimizer
+    sched2: torch.optim.lr_scheduler.LambdaLR
+    opt3: torch.optim.Optimizer
+
+    @classmethod
+    def for_model(cls, model: DSR, tcfg: TrainConfig) -> Optimisers:
+        opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
+        return cls(opt2, torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg)),
+                   torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr))
+
+    def state_dict(self) -> dict:
+        return {"opt2": self.opt2.state_dict(), "sched2": self.sched2.state_dict(), "opt3": self.opt3.state_dict()}
+
+    def load_state_dict(self, st: dict) -> None:
+        self.opt2.load_state_dict(st["opt2"]); self.opt3.load_state_dict(st["opt3"])
+        self.sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up hold a MultiStepLR's state
+
+
+def resume_from(out, model: DSR, opts: Optimisers) -> dict:
+    "Load the checkpoint in `out` into `model` and `opts`; → its training state (iteration, log, weight average)."
+    if out is None or not checkpoint_exists(out): raise CheckpointError(f"nothing to resume: {out} holds no checkpoint")
+    ck = load_checkpoint(out, with_train_state=True)
+    if ck.config.size_differences(model.cfg):
+        raise CheckpointError(f"{out} holds a model of another size ({', '.join(ck.config.size_differences(model.cfg))} differ); "
+                              f"use the preset it was trained with ({ck.config.name})")
+    if ck.train_state is None: raise CheckpointError(f"{out} is a finished model, there is nothing to resume")
+    load_matching(model, ck.weights, source=str(out))
+    opts.load_state_dict(ck.train_state)
+    return ck.train_state
+
+
+def distributed(model: DSR, world: int, dev) -> tuple[nn.Module, nn.Module]:
+    "(stage-2 network, upsampler) to train: `Stage2Net(model)` and `model.ups`, wrapped in DDP under torchrun."
+    net2, ups = Stage2Net(model), model.ups
+    if world == 1: return net2, ups
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    ids = [dev.index] if dev.type == "cuda" else None
+    # torch 2.13 deprecates broadcast_buffers=False, but its own warning says to keep it until there is a way to
+    # leave buffers unsynced at init: silence that one warning, which every process would print twice
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+        return DDP(net2, device_ids=ids, broadcast_buffers=False), DDP(model.ups, device_ids=ids, broadcast_buffers=False)
+
+
 @frees_its_frame
 def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None = None, out=None,
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
@@ -276,70 +347,33 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         cfg = DSRConfig.preset(vq.cfg.name) if vq is not None and vq.cfg.name in ("tiny", "paper") else (vq.cfg if vq is not None else DSRConfig.tiny())
     tcfg = tcfg or TrainConfig.for_preset(cfg.name)
     rank, world = init_distributed(device)
-    b = local_batch(tcfg.batch_size, world)                        # this process's images: [rank·b, (rank+1)·b)
-    dev = process_device(device)
-    if dev.type == "cpu": keep_large_blocks()                      # big tensors from malloc's heap (17_efficiency)
-    main = rank == 0
+    b, dev, main = local_batch(tcfg.batch_size, world), process_device(device), rank == 0   # this process: images [rank·b, (rank+1)·b)
     progress = progress and main
-    torch.manual_seed(seed)                                         # the same initial weights in every process
-    if vq is None: vq = bundled_vqvae(cfg.name)
-    if vq.cfg.same_model(cfg, vq_only=True):
-        raise ValueError(f"the VQ-VAE does not fit this config: {vq.cfg.same_model(cfg, vq_only=True)} differ")
-    cfg = cfg.replace(channel_order=vq.cfg.channel_order)
-    model = DSR(cfg, vq)
-    init_weights(model.decoder); init_weights(model.adm)
-    if tcfg.decoder_init == "general": init_from_general(model.decoder, vq)
-    model.to(dev)
+    model = build_model(cfg, tcfg, vq, seed, dev)
+    cfg, vq = model.cfg, model.vq
     images = train_data if isinstance(train_data, torch.Tensor) else load_train_images(train_data, progress)
     if images.shape[-1] != cfg.img_size or images.shape[-2] != cfg.img_size:
         raise ValueError(f"training images are {tuple(images.shape[-2:])}, the model needs {cfg.img_size}×{cfg.img_size}")
-    codes_seen = seen_codes(model.vq, images) if main else None     # the frozen VQ's codes of normal images (10_dsr)
-    n_probe = min(tcfg.probe_size, images.shape[0] // 10) if tcfg.diag_every else 0
-    probe = None
-    if n_probe:                                                     # held out: never trained on (chapter 11a)
-        perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))
-        held, images = images[perm[:n_probe].sort().values], images[perm[n_probe:].sort().values]
-        if main: probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min)
-    textures = foreign_pictures(vq, grey=tcfg.grey_pastes) if tcfg.anomalies in PICTURE_SOURCES else None
-    opt2 = torch.optim.Adam(_stage2_params(model), lr=tcfg.lr)
-    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, partial(stage2_lr_factor, tcfg))
-    opt3 = torch.optim.Adam(model.ups.parameters(), lr=tcfg.lr)
-    log, start = TrainLog(), 0
-    total = tcfg.stage2_iters + tcfg.stage3_iters
+    codes_seen = seen_codes(vq, images) if main else None           # the frozen VQ's codes of normal images (10_dsr)
+    images, held, held_idx = hold_out(images, tcfg, seed)
+    probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min) if main and held_idx else None   # chapter 11a
+    textures = foreign_pictures(vq, grey=tcfg.grey_pastes, procedural=tcfg.paste_procedural) if tcfg.anomalies in PICTURE_SOURCES else None
+    opts, log, start, st = Optimisers.for_model(model, tcfg), TrainLog(), 0, {}
     if resume:
-        if out is None or not checkpoint_exists(out): raise CheckpointError(f"nothing to resume: {out} holds no checkpoint")
-        ck = load_checkpoint(out, with_train_state=True)
-        if ck.config.same_model(cfg):
-            raise CheckpointError(f"{out} holds a model of another size ({', '.join(ck.config.same_model(cfg))} differ); "
-                                  f"use the preset it was trained with ({ck.config.name})")
-        if ck.train_state is None: raise CheckpointError(f"{out} is a finished model, there is nothing to resume")
-        load_matching(model, ck.weights, source=str(out))
-        st = ck.train_state
-        opt2.load_state_dict(st["opt2"]); opt3.load_state_dict(st["opt3"])
-        sched2.load_state_dict({"lr_lambdas": [None], **st["sched2"]})   # runs saved before warm-up existed hold a MultiStepLR's state
-        log = TrainLog(**st["log"]); start = st["iteration"]
-    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": n_probe,
-                "held_out": perm[:n_probe].sort().values.tolist() if n_probe else [],   # indices into train_data, never trained on
-                "codes_seen": codes_seen, **(meta or {})}
+        st = resume_from(out, model, opts)
+        log, start = TrainLog(**st["log"]), st["iteration"]
+    run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": len(held_idx),
+                "held_out": held_idx, "codes_seen": codes_seen, **(meta or {})}   # held_out: indices into train_data
     if world > 1: run_meta["processes"] = world
-    net2, ups = Stage2Net(model), model.ups
-    if world > 1:                                                   # after resume: DDP starts from process 0's weights
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        ids = [dev.index] if dev.type == "cuda" else None
-        # torch 2.13 deprecates broadcast_buffers=False, but its own warning says to keep it until there is a way to
-        # leave buffers unsynced at init: silence that one warning, which every process would print twice
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
-            net2 = DDP(net2, device_ids=ids, broadcast_buffers=False)
-            ups = DDP(model.ups, device_ids=ids, broadcast_buffers=False)
+    net2, ups = distributed(model, world, dev)                      # after resume: DDP starts from process 0's weights
     avg = WeightAverage(_stage2_params(model), tcfg.ema) if tcfg.ema else None     # from the weights training starts with
-    if avg is not None and resume and st.get("ema") is not None: avg.load_state_dict(st["ema"])
+    if avg is not None and st.get("ema") is not None: avg.load_state_dict(st["ema"])
+    total = tcfg.stage2_iters + tcfg.stage3_iters
 
     def save(it, finished=False):
         if out is None or not main: return
         model.meta = {**run_meta, "iteration": it, "finished": finished, "train_seconds": round(log.seconds, 1)}
-        state = None if finished else {"opt2": opt2.state_dict(), "sched2": sched2.state_dict(), "opt3": opt3.state_dict(),
-                                       "iteration": it, "log": asdict(log),
+        state = None if finished else {**opts.state_dict(), "iteration": it, "log": asdict(log),
                                        "ema": avg.state_dict() if avg is not None and it < tcfg.stage2_iters else None}
         model.save(out, train_state=state, files=log.files(f"{run_meta.get('category') or 'DSR'}: iteration {it}"))
 
@@ -361,14 +395,14 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
                 x = draw_batch(images, rng, tcfg.rot_prob2 if stage == 2 else tcfg.rot_prob3, dev)
                 x = model.vq.to_model_order(x)                                          # b×3×S×S
                 if stage == 2:
-                    lr = opt2.param_groups[0]["lr"]
+                    lr = opts.opt2.param_groups[0]["lr"]
                     loss, parts = stage2_step(model, x, cfg, tcfg, rng, textures, net2)
-                    opt2.zero_grad(set_to_none=True); loss.backward(); opt2.step(); sched2.step()
+                    opts.opt2.zero_grad(set_to_none=True); loss.backward(); opts.opt2.step(); opts.sched2.step()
                     if avg is not None: avg.update()
                 else:
-                    lr = opt3.param_groups[0]["lr"]
+                    lr = opts.opt3.param_groups[0]["lr"]
                     loss, parts = stage3_step(model, x, cfg, tcfg, rng, ups)
-                    opt3.zero_grad(set_to_none=True); loss.backward(); opt3.step()
+                    opts.opt3.zero_grad(set_to_none=True); loss.backward(); opts.opt3.step()
             except KeyboardInterrupt:                 # iteration `it` did not happen: save the state before it
                 log.seconds = time.time() - t0
                 save(it)

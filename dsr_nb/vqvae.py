@@ -4,9 +4,7 @@
 
 # %% ../nbs/02_vqvae.ipynb #656980e2
 from __future__ import annotations
-import re
 from dataclasses import dataclass
-from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,9 +12,8 @@ from .config import DSRConfig
 from .quantize import VectorQuantizer, Quantized
 
 # %% auto #0
-__all__ = ['OFFICIAL_VQ_KEYS', 'ResidualBlock', 'ResidualStack', 'EncoderHi', 'EncoderLo', 'GeneralDecoder', 'Encoding', 'VQVAE',
-           'check_images', 'count_params', 'map_keys', 'WeightsMismatch', 'load_matching', 'torch_load_safely',
-           'read_state_dict', 'load_official']
+__all__ = ['ResidualBlock', 'ResidualStack', 'EncoderHi', 'EncoderLo', 'GeneralDecoder', 'Encoding', 'VQVAE', 'check_images',
+           'count_params']
 
 # %% ../nbs/02_vqvae.ipynb #96b0d568
 class ResidualBlock(nn.Module):
@@ -170,96 +167,3 @@ def check_images(x, cfg: DSRConfig) -> None:
 def count_params(m: nn.Module) -> int:
     "Number of parameters of a module (codebooks are buffers and do not count)."
     return sum(p.numel() for p in m.parameters())
-
-# %% ../nbs/02_vqvae.ipynb #1da0b93c
-OFFICIAL_VQ_KEYS = [  # (authors' key pattern, our key) — applied in order, first match wins
-    (r"^_encoder_b\._conv_(\d)\.", r"enc_hi.conv\1."),
-    (r"^_encoder_t\._conv_(\d)\.", r"enc_lo.conv\1."),
-    (r"^_encoder_b\._residual_stack\.", "enc_hi.res."),
-    (r"^_encoder_t\._residual_stack\.", "enc_lo.res."),
-    (r"^_decoder_b\._residual_stack\.", "decoder.res."),
-    (r"^_decoder_b\._conv_1\.", "decoder.conv1."),
-    (r"^_decoder_b\._conv_trans_(\d)\.", r"decoder.up\1."),
-    (r"^_pre_vq_conv_bot\.", "pre_vq_hi."),
-    (r"^_pre_vq_conv_top\.", "pre_vq_lo."),
-    (r"^_vq_vae_top\._embedding\.weight$", "vq_lo.embedding"),
-    (r"^_vq_vae_bot\._embedding\.weight$", "vq_hi.embedding"),
-    (r"^_vq_vae_top\._ema_", "vq_lo.ema_"),
-    (r"^_vq_vae_bot\._ema_", "vq_hi.ema_"),
-    (r"^upsample_t\.", "upsample_lo."),
-    (r"_layers\.(\d+)\._block\.1\.weight$", r"blocks.\1.conv3.weight"),
-    (r"_layers\.(\d+)\._block\.3\.weight$", r"blocks.\1.conv1.weight"),
-]
-
-
-def map_keys(state: dict, table: list[tuple[str, str]]) -> dict:
-    "Rename the keys of `state` with every matching (pattern, replacement) of `table`, in order."
-    out = {}
-    for k, v in state.items():
-        new = k
-        for pat, rep in table: new = re.sub(pat, rep, new)
-        out[new] = v
-    return out
-
-
-class WeightsMismatch(ValueError):
-    "A state dict that does not fit a module; the message lists every problem."
-
-
-def load_matching(module: nn.Module, state: dict, source: str = "checkpoint") -> None:
-    "Load `state` into `module` strictly, or raise `WeightsMismatch` naming missing, unexpected and mis-shaped keys."
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    misshaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or misshaped:
-        lines = [f"{source} does not fit {type(module).__name__}:"]
-        for title, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
-            if items: lines.append(f"  {title} ({len(items)}): " + ", ".join(items))
-        raise WeightsMismatch("\n".join(lines))
-    module.load_state_dict(state, strict=True)
-
-
-def torch_load_safely(path):
-    "`torch.load(weights_only=True)` on the CPU with torch's warnings silenced: a foreign pickle is refused in one line."
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")                     # e.g. "Detected pickle protocol 4": noise before a refusal
-        return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_state_dict(path, strip_prefixes: tuple[str, ...] = ()) -> dict:
-    "Read a PyTorch state dict safely (`weights_only=True`), unwrapping `state_dict`/`model` containers and key prefixes."
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    try:
-        obj = torch_load_safely(path)
-    except Exception as e:
-        raise ValueError(f"{path} is not a PyTorch state dict that loads safely (weights_only=True): {e}") from None
-    for wrapper in ("state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict): obj = obj[wrapper]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path} does not hold a dict of tensors")
-    for p in strip_prefixes:
-        if obj and all(k.startswith(p) for k in obj): obj = {k[len(p):]: v for k, v in obj.items()}
-    return obj
-
-
-@torch.no_grad()
-def load_official(model: nn.Module, path, key_map: list[tuple[str, str]], strip_prefixes: tuple[str, ...] = ("module.",),
-                  drop: dict | None = None) -> nn.Module:
-    "Load one of the authors' files into `model`: read safely, drop stale keys (`drop(state)`), rename by `key_map`, load strictly."
-    state = read_state_dict(path, strip_prefixes)
-    if drop is not None: state = drop(state)
-    load_matching(model, {k: v.float() for k, v in map_keys(state, key_map).items()}, source=str(path))
-    return model.eval()
-
-
-def _from_official(cls, path, cfg: DSRConfig | None = None) -> VQVAE:
-    "A `VQVAE` (paper preset unless `cfg`; BGR input) holding the authors' `vq_model_pretrained_128_4096.pckl` or a file of its layout."
-    return load_official(cls((cfg or DSRConfig.paper()).replace(channel_order="BGR")), path, OFFICIAL_VQ_KEYS,
-                         ("model.discrete_latent_model.", "discrete_latent_model.", "module."))
-
-VQVAE.from_official = classmethod(_from_official)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "benchmarks"))
+sys.path.insert(0, str(HERE))
 import anomalib_twin as twin  # noqa: E402
 
 

@@ -24,7 +24,8 @@ from gradio_client.exceptions import AppError
 from dsr_nb import DSR, DSRConfig
 from dsr_nb.demo import add_demo_subcommand, build_demo, launch_demo, run_demo
 from dsr_nb.serving import DemoApp, ModelStore, FALLBACK_PIXEL_THRESHOLD, verdict
-from dsr_nb.registry import OFFICIAL_VQ, checkpoint_folders
+from dsr_nb.registry import checkpoint_folders
+from dsr_nb.official import OFFICIAL_VQ
 
 REPO = Path(__file__).resolve().parent.parent
 

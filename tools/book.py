@@ -11,6 +11,8 @@ moment its stored output was made. `check` fails when
 - a code cell's source changed after its output was made (its hash differs from the lock, or it is new; a
   `#| gpu` cell without output is exempt: it runs only on a GPU and nothing stored depends on it);
 - a chapter's file is over `MAX_MB` (figures are meant for the web);
+- a stored output carries noise of the machine that made it (`noise`): an absolute path of that machine (a
+  temporary folder, a home folder, an installed package), a warning, or a progress bar written to stderr;
 - a relative link in a chapter's prose or in the README leads nowhere, or a chapter is named ("chapter 07")
   without a link to it.
 
@@ -28,6 +30,12 @@ MAX_MB = 1.5
 METHOD = ["00_quantize", "02_vqvae", "06_pretrain", "04_perlin", "07_latent_anomalies", "08_subspace",
           "09_detection", "10_dsr", "11_train", "12_metrics"]
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+NOISE = [  # (what a reader would be told, the pattern in a stored text output)
+    ("an absolute path of the machine", re.compile(r"(?<![\w.~])/(?:tmp|var/folders|root|home|Users|private|usr|opt)/[\w.-]")),
+    ("an absolute path of the machine", re.compile(r"site-packages|dist-packages|[A-Z]:\\\\Users")),
+    ("a warning", re.compile(r"\b\w*Warning\b:|^\s*warnings\.warn", re.M)),
+]
+PROGRESS = re.compile(r"\d+%\|[^|]*\||\d+(?:\.\d+)?(?:it|s)/(?:s|it)\b")
 
 
 def cell_hash(source: str) -> str:
@@ -67,6 +75,29 @@ def record(name: str, nb: dict, ran: set[str], lock: dict):
                   for c in code_cells(nb)}
 
 
+def text_outputs(cell: dict):
+    "(stream name or output type, text) of every text a code cell stored: streams, and plain-text results and errors."
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream": yield o.get("name", "stdout"), "".join(o.get("text", ""))
+        elif o.get("output_type") == "error": yield "error", "\n".join(o.get("traceback", []))
+        else:
+            t = o.get("data", {}).get("text/plain")
+            if t is not None: yield o["output_type"], "".join(t) if isinstance(t, list) else t
+
+
+def noise(nb: dict, name: str) -> list[str]:
+    "Machine noise in the stored outputs of a chapter: absolute paths, warnings, progress bars on stderr (one line per cell and kind)."
+    out = []
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "code": continue
+        kinds = set()
+        for stream, text in text_outputs(c):
+            kinds |= {what for what, pat in NOISE if pat.search(text)}
+            if stream == "stderr" and PROGRESS.search(text): kinds.add("a progress bar on stderr")
+        out += [f"{name}: cell {i} stores {k} in its output" for k in sorted(kinds)]
+    return out
+
+
 def problems(nb_path: Path, lock: dict) -> list[str]:
     "What is wrong with one stored chapter, as lines for a person."
     nb, name, out = json.loads(nb_path.read_text()), nb_path.stem, []
@@ -85,6 +116,7 @@ def problems(nb_path: Path, lock: dict) -> list[str]:
         if stale:
             out.append(f"{name}: cells {stale} changed after their stored outputs were made "
                        f"(run `python tools/run_notebooks.py nbs/{nb_path.name}`, with `--run slow` for slow cells)")
+    out += noise(nb, name)
     mb = nb_path.stat().st_size / 1e6
     if mb > MAX_MB:
         out.append(f"{name}: {mb:.2f} MB, over the {MAX_MB} MB limit (smaller figures)")

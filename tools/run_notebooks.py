@@ -7,12 +7,13 @@
 Cells flagged `#| slow`, `#| gpu` or `#| eval: false` are skipped, as nbdev-test skips them, unless named with
 --run; a skipped cell keeps the outputs of the last run that executed it. Unlike nbdev-test this runs without
 IN_TEST, i.e. the full-size version of every cell. A chapter that raises stops the command, and that chapter
-is not written. Progress bars are stored in their final state, not as every redraw. A figure stored as a PNG over 200 kB is re-encoded as a JPEG when that is at least half the size
+is not written. Progress bars are stored in their final state, not as every redraw; the machine's temporary folder
+is stored as `$TMPDIR` and its home as `~` (`portable_paths`). A figure stored as a PNG over 200 kB is re-encoded as a JPEG when that is at least half the size
 (photographs and colour maps; the book is read on the web). Afterwards `nbdev-clean` normalises the files (it
 keeps the outputs), and `nbs/outputs.lock.json` records which source each cell's output was made from, which
 `python tools/book.py check` (run by CI) compares.
 """
-import argparse, base64, io, subprocess, sys, time
+import argparse, base64, io, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
@@ -64,18 +65,43 @@ def squash_streams(nb) -> None:
         if "outputs" in cell: cell.outputs = merged
 
 
+PLACES = [(tempfile.gettempdir().rstrip("/") + "/", "$TMPDIR/"), (str(Path.home()).rstrip("/") + "/", "~/")]
+
+
+def portable_paths(nb) -> int:
+    """Write the machine's temporary folder as `$TMPDIR` and its home folder as `~` in every stored text: a reader sees
+    where a file went, not this machine's layout. Returns the number of outputs changed."""
+    def fix(text):
+        for here, there in PLACES: text = text.replace(here, there)
+        return text
+    n = 0
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            before = str(o)
+            if o.output_type == "stream": o.text = fix(o.text)
+            elif o.output_type == "error": o.traceback = [fix(t) for t in o.traceback]
+            elif "text/plain" in o.get("data", {}): o.data["text/plain"] = fix(o.data["text/plain"])
+            n += str(o) != before
+    return n
+
+
 def run_notebook(path: Path, run: set[str], timeout: int, lock: dict) -> tuple[int, int]:
     "Execute `path` in place and record it in `lock`; returns (cells run, cells skipped)."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+
     ran, n_skip = set(), 0
-    with client.setup_kernel():
+    # a kernel without a front end has no ipywidgets: tqdm.auto (imported by Gradio and huggingface_hub) would warn
+    # about that in every chapter that imports them, a warning of this headless run that a reader's Jupyter never shows
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::tqdm.TqdmWarning"}
+    with client.setup_kernel(env=env):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code": continue
             if skipped(cell, run): n_skip += 1; continue
             client.execute_cell(cell, i)                 # raises CellExecutionError on an error
             ran.add(cell.id)
     squash_streams(nb)
+    portable_paths(nb)
     shrink_images(nb)
     nbformat.write(nb, path)
     book.record(path.stem, nb, ran, lock)
