@@ -181,7 +181,8 @@ def train2_runner(model, impl, x, g):
     opt = torch.optim.Adam(params([model.image_reconstruction_network, model.subspace_restriction_module_hi,
                                    model.subspace_restriction_module_lo, model.anomaly_detection_module]), lr=2e-4)
     crit = lossmod.DsrSecondStageLoss()
-    masks = perlin_masks(len(x), x.shape[-1], g) * (torch.rand(len(x), 1, 1, 1, generator=g) < 0.5)
+    from dsr_nb.streams import Streams
+    masks = perlin_masks(len(x), x.shape[-1], Streams.seeded(0, len(x))) * (torch.rand(len(x), 1, 1, 1, generator=g) < 0.5)
     def run():
         o = model(x, masks)
         loss = crit(o["recon_feat_hi"], o["recon_feat_lo"], o["embedding_bot"], o["embedding_top"], x,
@@ -193,16 +194,18 @@ def train2_runner(model, impl, x, g):
 def latent_runner(model, impl, x, g, every: bool = False):
     import torch
     from dsr_nb.perlin import perlin_masks
-    masks = perlin_masks(len(x), x.shape[-1], g)
+    from dsr_nb.streams import Streams
+    masks = perlin_masks(len(x), x.shape[-1], Streams.seeded(0, len(x)))
     if impl == "ours":
         from dsr_nb.anomalies import draw_plan, sample_latent_anomalies
         vq = model.vq
         with torch.no_grad(): enc = vq.encode(vq.to_model_order(x))
         def run():
             with torch.no_grad():
-                plan = draw_plan(len(x), g, 0.5, model.cfg.strength_min)        # the training mix
+                rng = Streams.seeded(0, len(x))
+                plan = draw_plan(len(x), rng, 0.5)                              # the training mix
                 if every: plan.level.fill_(1)                                   # our costliest plan: both levels
-                return sample_latent_anomalies(vq, enc, masks, plan, g, model.cfg.exclude_frac)
+                return sample_latent_anomalies(vq, enc, masks, plan, rng)
         return run
     d = model.discrete_latent_model
     gen = type(d).generate_fake_anomalies_joined

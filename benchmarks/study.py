@@ -198,7 +198,7 @@ def diagnose(a, models):
     images = load_train_images(open_dataset(a.data, a.category, "train", model.cfg.img_size), progress=False)
     n = min(TrainConfig.tiny().probe_size, images.shape[0] // 10)              # as train_dsr chooses its probe
     perm = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(a.seed))
-    probe = make_probe(model.vq, images[perm[:n].sort().values], a.seed, model.cfg.exclude_frac, model.cfg.strength_min)
+    probe = make_probe(model.vq, images[perm[:n].sort().values], a.seed)   # the authors' strength floor and exclusion, as training's default
     d = run_diagnostics(model, probe)
     print("| model | keep lo / hi | restore lo / hi | I_spc / flat error | I_gen / flat error | detector AP (random map) |")
     print("|---|---|---|---|---|---|")
@@ -225,10 +225,10 @@ def colour(a, models):
         c, m = chroma(i_gen), mask[:, 0] > 0.5
         rows.append((name, c[m].mean().item(), c[~m].mean().item()))
     for mode in ("latent", "uniform"):
-        la = sample_latent_anomalies(vq, enc, masks, draw_plan(B, rng, 1.0, cfg.strength_min), rng, cfg.exclude_frac, mode)
+        la = sample_latent_anomalies(vq, enc, masks, draw_plan(B, rng, 1.0), rng, mode=mode)
         row(f"I_gen, latent codes '{mode}'", vq.decode(la.q_lo, la.q_hi), la.mask)
     for grey in (False, True):
-        xa, m_gt = texture_anomalies(x, masks, foreign_pictures(vq, grey=grey), torch.Generator().manual_seed(a.seed), 1.0)
+        xa, m_gt = texture_anomalies(x, masks, foreign_pictures(vq, grey=grey), rng, 1.0)
         row(f"I_gen, pasted pictures 'image'{', grey' if grey else ''}", decode(vq.encode(xa)), m_gt)
     xa, m_gt = image_anomalies(x, masks, rng, 1.0)                             # DSR's stage-3 anomalies
     row("I_gen, pasted solid colours (stage 3's)", decode(vq.encode(xa)), m_gt)

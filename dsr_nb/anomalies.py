@@ -14,10 +14,10 @@ from .streams import Streams
 from .pretrain import random_crops, general_corpus, procedural_textures
 
 # %% auto #0
-__all__ = ['LEVELS', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan', 'rank_window', 'replace_codes',
-           'LatentAnomalies', 'latent_mask', 'select_images', 'lo_reach', 'requantize_hi', 'paste_codes',
-           'sample_latent_anomalies', 'paste', 'image_anomalies', 'foreign_pictures', 'foreign_codes',
-           'texture_anomalies']
+__all__ = ['LEVELS', 'STRENGTH_MIN', 'EXCLUDE_FRAC', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan',
+           'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask', 'select_images', 'lo_reach',
+           'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'paste', 'image_anomalies', 'foreign_pictures',
+           'foreign_codes', 'texture_anomalies']
 
 # %% ../nbs/07_latent_anomalies.ipynb #e21c6767
 LEVELS = ("normal", "both", "lo", "hi")  # plan.level codes 0..3
@@ -34,22 +34,20 @@ class AnomalyPlan:
     def uses_hi(self) -> torch.Tensor: return (self.level == 1) | (self.level == 3)
 
 
-def draw_plan(batch: int, generator: torch.Generator | Streams | None = None, p_anomalous: float = 0.5,
-              strength_min: float = 0.2) -> AnomalyPlan:
-    "Draw the anomaly plan of a batch: P(normal) = 1 − p_anomalous; anomalous images: 50% both, 25% lo, 25% hi."
-    if isinstance(generator, Streams):                        # one stream per image, drawn on the host
-        generator.require(batch)
-        cols = iter(generator.uniform("plan", 5, device="cpu").unbind(1))
-        r = lambda: next(cols)
-    else:
-        r = lambda: torch.rand(batch, generator=generator)
+STRENGTH_MIN, EXCLUDE_FRAC = 0.2, 0.05   # the authors' strength floor and excluded share of the nearest codes (λ_s)
+
+
+def draw_plan(batch: int, rng: Streams | None = None, p_anomalous: float = 0.5, strength_min: float = STRENGTH_MIN) -> AnomalyPlan:
+    "Draw the anomaly plan of a batch from `rng` (one stream per image): P(normal) = 1 − p_anomalous; anomalous images: 50% both, 25% lo, 25% hi."
+    cols = iter(Streams.check(rng, batch, "draw_plan").uniform("plan", 5, device="cpu").unbind(1))   # drawn on the host
+    r = lambda: next(cols)
     anomalous, both, lo = r() < p_anomalous, r() < 0.5, r() < 0.5
     level = torch.where(both, 1, torch.where(lo, 2, 3)) * anomalous
     s = lambda: strength_min + (1 - strength_min) * r()
     return AnomalyPlan(level.long(), s(), s())
 
 # %% ../nbs/07_latent_anomalies.ipynb #19cb7e6d
-def rank_window(strength: torch.Tensor, num_codes: int, exclude_frac: float = 0.05) -> tuple[int, torch.Tensor]:
+def rank_window(strength: torch.Tensor, num_codes: int, exclude_frac: float = EXCLUDE_FRAC) -> tuple[int, torch.Tensor]:
     "The rank range [lo, hi) each image draws from: lo = ⌊λ_s K⌋, hi = min(int(s K) + 1, K − 1) (at least lo + 1)."
     lo = int(exclude_frac * num_codes)
     hi = (strength * num_codes).long().add(1).clamp(max=num_codes - 1).clamp(min=lo + 1)
@@ -60,18 +58,15 @@ MODES = ("latent", "uniform", "mixed")   # the rank window, the whole codebook, 
 
 
 def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook: torch.Tensor,
-                  strength: torch.Tensor, generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
+                  strength: torch.Tensor, rng: Streams | None = None, exclude_frac: float = EXCLUDE_FRAC,
                   mode: str = "latent", key: str = "codes", chunk: int = 1 << 25) -> torch.Tensor:
     "Swap the codes of q (N×D×h×w) under mask (N×1×h×w) for codes of z's rank window (`mode` 'latent'), the whole codebook ('uniform') or, per image, either ('mixed'); `strength` is N (CPU)."
     n, d, h, w = z.shape
     K = codebook.shape[0]
     if mode not in MODES: raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     cells = rearrange(mask, "n 1 h w -> (n h w)").nonzero().squeeze(1)    # M masked cells: only they change
-    if isinstance(generator, Streams):                                    # every cell's number from its image's stream
-        generator.require(n)
-        u = rearrange(generator.uniform(key, h, w, device=z.device), "n h w -> (n h w)")[cells]
-    else:
-        u = torch.rand(len(cells), generator=generator, device=z.device)  # M
+    rng = Streams.check(rng, n, "replace_codes")                          # every cell's number from its image's stream
+    u = rearrange(rng.uniform(key, h, w, device=z.device), "n h w -> (n h w)")[cells]   # M
     anywhere = (u * K).long().clamp(max=K - 1)                            # M: a code drawn from the whole codebook
     if mode == "uniform":
         chosen = anywhere
@@ -88,8 +83,7 @@ def replace_codes(z: torch.Tensor, q: torch.Tensor, mask: torch.Tensor, codebook
             order = code_distances(flat[c], codebook).topk(kmax, dim=1, largest=False).indices   # m×kmax, nearest first
             chosen[c] = order.gather(1, rank[c, None])[:, 0]
         if mode == "mixed":                                               # heads: the whole codebook, for the image
-            coin = (generator.uniform(key + ".mode", 1, device="cpu")[:, 0] if isinstance(generator, Streams)
-                    else torch.rand(n, generator=generator, device=z.device).cpu())   # N, on the host
+            coin = rng.uniform(key + ".mode", 1, device="cpu")[:, 0]       # N, on the host
             chosen = torch.where((coin < 0.5).to(z.device)[cells // (h * w)], anywhere, chosen)
     out = rearrange(q, "n d h w -> (n h w) d").clone()
     out[cells] = codebook[chosen].to(q.dtype)
@@ -138,17 +132,13 @@ def paste_codes(q: torch.Tensor, mask: torch.Tensor, source: torch.Tensor) -> to
     return torch.where(mask.bool(), source.to(q.dtype), q)
 
 
-def _rows(generator, idx):
-    "The streams of images `idx`, or the one shared generator."
-    return generator[idx] if isinstance(generator, Streams) else generator
-
-
 def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: AnomalyPlan,
-                            generator: torch.Generator | Streams | None = None, exclude_frac: float = 0.05,
+                            rng: Streams | None = None, exclude_frac: float = EXCLUDE_FRAC,
                             mode: str = "latent", foreign: Encoding | None = None) -> LatentAnomalies:
     "Edit the codes of a clean encoding under `mask` (B×1×S×S) as `plan` says; see the text above. `mode` 'texture': the codes of `foreign`, the encoding of one foreign picture per image."
     if mode == "texture" and foreign is None: raise ValueError("mode 'texture' needs `foreign`: the encoding of one foreign picture per image")
     B, S = mask.shape[0], mask.shape[-1]
+    if mode != "texture": rng = Streams.check(rng, B, "sample_latent_anomalies")   # pasted codes draw nothing
     dev = enc.q_lo.device
     mask = mask * (plan.level > 0).float().view(B, 1, 1, 1).to(mask.device)        # normal images: no mask
     m_lo, m_hi = latent_mask(mask, enc.q_lo.shape[-1]), latent_mask(mask, enc.q_hi.shape[-1])
@@ -158,7 +148,7 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
         d = lo_idx.to(dev)
         q_lo[d] = (paste_codes(enc.q_lo[d], m_lo[d], foreign.q_lo[d]) if mode == "texture" else
                    replace_codes(enc.z_lo[d], enc.q_lo[d], m_lo[d], vq.vq_lo.embedding, plan.strength_lo[lo_idx],
-                                 _rows(generator, lo_idx), exclude_frac, mode, key="codes.lo"))
+                                 rng[lo_idx], exclude_frac, mode, key="codes.lo"))
     both_idx = (plan.level == 1).nonzero().squeeze(1)
     z_hi, base_hi = enc.z_hi.clone(), enc.q_hi.clone()
     if len(both_idx):                                                                 # hi from the edited lo
@@ -171,7 +161,7 @@ def sample_latent_anomalies(vq: VQVAE, enc: Encoding, mask: torch.Tensor, plan: 
         d = hi_idx.to(dev)
         q_hi[d] = (paste_codes(base_hi[d], m_hi[d], foreign.q_hi[d]) if mode == "texture" else
                    replace_codes(z_hi[d], base_hi[d], m_hi[d], vq.vq_hi.embedding, plan.strength_hi[hi_idx],
-                                 _rows(generator, hi_idx), exclude_frac, mode, key="codes.hi"))
+                                 rng[hi_idx], exclude_frac, mode, key="codes.hi"))
     coarse = torch.where((plan.level == 3).view(B, 1, 1, 1).to(dev), F.interpolate(m_hi, size=S, mode="nearest"),
                          F.interpolate(m_lo, size=S, mode="nearest"))
     return LatentAnomalies(q_lo, q_hi, coarse, plan)
@@ -182,16 +172,12 @@ def paste(x: torch.Tensor, fill: torch.Tensor, mask: torch.Tensor, beta: torch.T
     return mask * (beta * x + (1 - beta) * fill) + (1 - mask) * x
 
 
-def image_anomalies(x: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | Streams | None = None,
+def image_anomalies(x: torch.Tensor, mask: torch.Tensor, rng: Streams | None = None,
                     p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    "Paste a random solid colour into images x (B×3×S×S) under mask (B×1×S×S) with opacity 1 − β; → (images, M_gt)."
+    "Paste a random solid colour into images x (B×3×S×S) under mask (B×1×S×S) with opacity 1 − β, drawn from `rng` (one stream per image); → (images, M_gt)."
     B = x.shape[0]
-    if isinstance(generator, Streams):                                       # one stream per image
-        generator.require(B)
-        cols = iter(generator.uniform("image.anomaly", 5, device=x.device).split([1, 3, 1], dim=1))
-        r = lambda *s: next(cols).view(*s)
-    else:
-        r = lambda *s: torch.rand(*s, generator=generator, device=x.device)
+    cols = iter(Streams.check(rng, B, "image_anomalies").uniform("image.anomaly", 5, device=x.device).split([1, 3, 1], dim=1))
+    r = lambda *s: next(cols).view(*s)
     keep = (r(B, 1, 1, 1) < p_anomalous).to(x.dtype)
     mask = mask * keep                                                       # normal images: empty mask
     color = r(B, 3, 1, 1).to(x.dtype)
@@ -216,13 +202,16 @@ def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: i
     return vq.encode(torch.cat(crops).to(device))                                   # B×3×S×S → codes
 
 
-def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], generator: torch.Generator,
+def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], rng: Streams,
                       p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    "DRÆM-style anomalies: crops of foreign `textures` blended into x (B×3×S×S) under masks (opacity 1 − β, β ~ U[0, max_beta))."
+    "DRÆM-style anomalies: per image of x (B×3×S×S), a crop of the foreign `textures` blended in under its mask (opacity 1 − β, β ~ U[0, max_beta)); → (images, M_gt)."
     B, _, S, _ = x.shape
-    tex = random_crops(textures, B, S, generator).to(x.device, x.dtype)
-    r = torch.rand(B, 2, generator=generator).to(x.device)
-    masks = masks * (r[:, :1] < p_anomalous).to(x.dtype).view(B, 1, 1, 1)
-    beta = (r[:, 1:] * max_beta).to(x.dtype).view(B, 1, 1, 1)
-    return paste(x, tex, masks, beta), masks
+    rng, out, m_gt = Streams.check(rng, B, "texture_anomalies"), [], []
+    for j in range(B):                                          # each image from its own stream: the crop foreign_codes encodes
+        g = rng.generator(j, "texture")
+        tex = random_crops(textures, 1, S, g).to(x.device, x.dtype)                  # 1×3×S×S
+        r = torch.rand(1, 2, generator=g).to(x.device)
+        m = masks[j:j + 1] * (r[:, :1] < p_anomalous).to(x.dtype).view(1, 1, 1, 1)
+        out.append(paste(x[j:j + 1], tex, m, (r[:, 1:] * max_beta).to(x.dtype).view(1, 1, 1, 1))); m_gt.append(m)
+    return torch.cat(out), torch.cat(m_gt)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli_base.ipynb #674cf029
 from __future__ import annotations
-import argparse
+import argparse, importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,7 +27,7 @@ class CLIError(Exception):
 USER_ERRORS = (CLIError, DataError, CheckpointError, WeightsMismatch,
                OSError)                    # missing files, no permission, a full disk: the system's own one-line reason
 ISSUES = "https://github.com/dsr-nb/dsr-nb/issues"
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(importlib.util.find_spec("dsr_nb").origin).resolve().parent   # the installed package's folder
 
 def raised_by_dsr_nb(e: BaseException) -> bool:
     "Whether the innermost frame of `e`'s traceback is dsr_nb's own code (a check we wrote), not torch, numpy or PIL."

@@ -171,8 +171,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help="evaluate on the test split, if the data has one, and store thresholds chosen on the validation split "
                         "or, without one, on the held-out normal training images (default: --eval)")
     p.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
-                   help="change another setting of the schedule (TrainConfig: lr, warmup_iters, p_anomalous, ema, grey_pastes, ...) "
-                        "or of the model (DSRConfig: w_feat, strength_min, srm_width, img_size, ...); repeatable, "
+                   help="change another setting of the schedule (TrainConfig: lr, warmup_iters, p_anomalous, strength_min, ema, grey_pastes, ...) "
+                        "or of the model (DSRConfig: w_feat, score_kernel, srm_width, img_size, ...); repeatable, "
                         "e.g. --set lr=5e-4 --set ema=0.999")
 
 FLAG_FIELDS = {"stage2_iters": "--iters2", "stage3_iters": "--iters3", "batch_size": "--batch-size",

@@ -9,10 +9,11 @@ from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['VQ_FIELDS', 'DSRConfig', 'field_from_text']
+__all__ = ['VQ_FIELDS', 'MOVED_TO_TRAIN', 'DSRConfig', 'field_from_text']
 
 # %% ../nbs/01_config.ipynb #92793dba
 VQ_FIELDS = ("in_channels", "hidden", "res_hidden", "res_layers", "embed_dim", "num_codes")   # the VQ-VAE's weight shapes
+MOVED_TO_TRAIN = ("strength_min", "exclude_frac")   # anomaly settings older configs hold; TrainConfig holds them now
 
 @dataclass(frozen=True)
 class DSRConfig:
@@ -34,8 +35,6 @@ class DSRConfig:
     osd_bottleneck: int = 64     # object-specific decoder: channels of its 1/16 bottleneck
     unet_width: int = 64         # anomaly detection and upsampling U-Nets: base width (then ×2, ×4, ×4)
     score_kernel: int = 21       # image score: side of the mean filter over M before the max (odd)
-    strength_min: float = 0.2    # latent anomalies: strength s ~ U[strength_min, 1)
-    exclude_frac: float = 0.05   # latent anomalies: λ_s, the fraction of nearest codes never used
     focal_gamma: float = 2.0     # γ of the focal loss
     w_focal: float = 1.0         # stage 2 loss: weight of the focal (mask) term
     w_feat: float = 1.0          # stage 2 loss: weight of each feature MSE term (λ2)
@@ -88,6 +87,7 @@ class DSRConfig:
     def from_dict(cls, d: dict) -> DSRConfig:
         "Rebuild a config from `to_dict`'s output; unknown keys are an error, missing keys take the defaults."
         known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k not in MOVED_TO_TRAIN}      # anomaly settings: TrainConfig's now (chapter 11)
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown DSRConfig fields {sorted(unknown)}")

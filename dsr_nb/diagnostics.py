@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from .vqvae import Encoding
 from .perlin import perlin_masks
-from .anomalies import LatentAnomalies, draw_plan, sample_latent_anomalies
+from .streams import Streams
+from .anomalies import LatentAnomalies, STRENGTH_MIN, EXCLUDE_FRAC, draw_plan, sample_latent_anomalies
 from .metrics import average_precision
 
 # %% auto #0
@@ -28,19 +29,18 @@ class ProbeBatch:
 
 
 @torch.no_grad()
-def make_probe(vq, images: torch.Tensor, seed: int = 0, exclude_frac: float = 0.05, strength_min: float = 0.2) -> ProbeBatch:
+def make_probe(vq, images: torch.Tensor, seed: int = 0, exclude_frac: float = EXCLUDE_FRAC, strength_min: float = STRENGTH_MIN) -> ProbeBatch:
     "The probe batch of `images` (uint8 or float in [0, 1], B×3×S×S, RGB) for the frozen `vq`, anomalies drawn from `seed`."
     if images.ndim != 4 or images.shape[0] == 0: raise ValueError(f"make_probe needs a B×3×S×S batch, got {tuple(images.shape)}")
     x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
     dev = next(vq.parameters()).device
     x = vq.to_model_order(x.to(dev))                                       # B×3×S×S
     enc = vq.encode(x)
-    g = torch.Generator().manual_seed(seed)
     B, S = x.shape[0], x.shape[-1]
-    masks = perlin_masks(B, S, g).to(dev)                                  # B×1×S×S
-    plan = draw_plan(B, g, 1.0, strength_min)                              # every image anomalous
-    gd = torch.Generator(device=dev).manual_seed(seed)
-    return ProbeBatch(x, enc, sample_latent_anomalies(vq, enc, masks, plan, gd, exclude_frac))
+    rng = Streams.seeded(seed, B, dev)                                     # the probe's own streams (no training iteration)
+    masks = perlin_masks(B, S, rng)                                        # B×1×S×S
+    plan = draw_plan(B, rng, 1.0, strength_min)                            # every image anomalous
+    return ProbeBatch(x, enc, sample_latent_anomalies(vq, enc, masks, plan, rng, exclude_frac))
 
 # %% ../nbs/11a_diagnostics.ipynb #f0d439ea
 DIAGNOSTICS = ("keep_lo", "keep_hi", "restore_lo", "restore_hi", "spc_mse", "gen_mse", "mean_mse", "spc_ratio",

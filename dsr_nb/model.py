@@ -21,8 +21,41 @@ from .registry import resolve_model, push_folder
 from .registry import bundled_model_dir, bundled_model_names, bundled_models_root   # importable from here too, as before
 
 # %% auto #0
-__all__ = ['UNFAMILIAR', 'HALF_SAFE', 'DSROutput', 'DSR', 'seen_codes', 'seen_masks', 'unfamiliar_share', 'Prediction',
-           'predict_images', 'save_model', 'load_model', 'model_card', 'push_model', 'show_prediction']
+__all__ = ['UNFAMILIAR', 'HALF_SAFE', 'plot_architecture', 'DSROutput', 'DSR', 'seen_codes', 'seen_masks', 'unfamiliar_share',
+           'Prediction', 'predict_images', 'save_model', 'load_model', 'model_card', 'push_model', 'show_prediction']
+
+# %% ../nbs/10_dsr.ipynb #d4e21e53
+def plot_architecture(figsize=(13, 4.6)):
+    "DSR's two paths at inference, drawn as blocks: the general path (I_gen), the object-specific path (I_spc), the detector and the upsampler."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.set_xlim(0, 13); ax.set_ylim(0, 4.6); ax.axis("off")
+    boxes = {  # name: (x, y, text, colour)
+        "x": (0.1, 2.0, "image\nS×S", "0.85"), "enc": (1.5, 2.0, "VQ-VAE\nencoders", "#9ecae1"),
+        "q": (3.0, 2.0, "Q_lo (S/8)\nQ_hi (S/4)\ncodes", "#9ecae1"), "gen": (4.8, 3.3, "general\ndecoder", "#9ecae1"),
+        "srm": (4.8, 0.7, "subspace\nrestriction\n(lo, hi)", "#fdae6b"), "osd": (6.5, 0.7, "object-specific\ndecoder", "#fdae6b"),
+        "igen": (6.5, 3.3, "I_gen\n(the codes:\ndefect kept)", "0.93"), "ispc": (8.1, 0.7, "I_spc\n(normal look:\ndefect removed)", "0.93"),
+        "adm": (9.0, 2.0, "anomaly\ndetection\nU-Net", "#a1d99b"), "m": (10.4, 2.0, "M\n(coarse)", "0.93"),
+        "ups": (10.4, 3.3, "upsampling\nU-Net", "#a1d99b"), "mr": (11.8, 3.3, "M_r\n(the map)", "0.93"),
+        "score": (11.8, 0.9, "score:\npeak of the\nsmoothed M", "0.93")}
+    w, h = 1.25, 0.95
+    for k, (x, y, t, c) in boxes.items():
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.04", fc=c, ec="0.3"))
+        ax.text(x + w / 2, y + h / 2, t, ha="center", va="center", fontsize=8)
+    def arrow(a, b, side_a="r", side_b="l"):
+        (xa, ya), (xb, yb) = boxes[a][:2], boxes[b][:2]
+        pa = {"r": (xa + w, ya + h / 2), "t": (xa + w / 2, ya + h), "b": (xa + w / 2, ya)}[side_a]
+        pb = {"l": (xb, yb + h / 2), "b": (xb + w / 2, yb), "t": (xb + w / 2, yb + h)}[side_b]
+        ax.annotate("", pb, pa, arrowprops=dict(arrowstyle="->", color="0.2", lw=1.2))
+    for a, b, sa, sb in [("x", "enc", "r", "l"), ("enc", "q", "r", "l"), ("q", "gen", "t", "l"), ("q", "srm", "b", "l"),
+                         ("gen", "igen", "r", "l"), ("srm", "osd", "r", "l"), ("osd", "ispc", "r", "l"), ("igen", "adm", "r", "l"),
+                         ("ispc", "adm", "r", "l"), ("adm", "m", "r", "l"), ("m", "ups", "t", "b"), ("m", "score", "b", "t"),
+                         ("ups", "mr", "r", "l")]:
+        arrow(a, b, sa, sb)
+    ax.text(0.1, 4.35, "blue: the VQ-VAE, frozen after stage 1 · orange: the object-specific path, trained in stage 2 with the "
+            "detector (green) · the upsampler (green) trains in stage 3 and also reads I_gen and I_spc", fontsize=8, color="0.3")
+    return fig
 
 # %% ../nbs/10_dsr.ipynb #e7db53cc
 @dataclass

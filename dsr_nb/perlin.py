@@ -58,12 +58,12 @@ def _hw(size) -> tuple[int, int]:
 
 # %% ../nbs/04_perlin.ipynb #3fc0d927
 def perlin_noise(batch: int, size: int | tuple[int, int], scale_x: int | Tensor = 4, scale_y: int | Tensor = 4,
-                 generator: torch.Generator | Streams | None = None, angle: float | Tensor | None = None,
+                 rng: Streams | None = None, angle: float | Tensor | None = None,
                  device: torch.device | str | None = None, max_scale: float | None = None) -> Tensor:
     "B×H×W Perlin noise (values ≈ in [−1, 1]) with `scale_x`×`scale_y` lattice cells across the image, rotated by `angle` degrees; `max_scale`: see below."
     H, W = _hw(size)
     if device is None:
-        device = generator.device if generator is not None else torch.device("cpu")
+        device = rng.device if isinstance(rng, Streams) else torch.device("cpu")
     sx = _per_sample(scale_x, batch, "scale_x", device, torch.float32)   # (B,) cells across W
     sy = _per_sample(scale_y, batch, "scale_y", device, torch.float32)   # (B,) cells down H
     if (sx <= 0).any() or (sy <= 0).any():
@@ -87,15 +87,11 @@ def perlin_noise(batch: int, size: int | tuple[int, int], scale_x: int | Tensor 
     G = math.ceil(smax) + 2 * K + 2
     uy = ys * rearrange(sy / H, 'b -> b 1 1') + K
     ux = xs * rearrange(sx / W, 'b -> b 1 1') + K
-    if isinstance(generator, Streams):
-        generator.require(batch)
-        angles = generator.uniform("perlin.grad", G, G, device=device) * (2 * math.pi)   # B×G×G
-    else:
-        angles = torch.rand(batch, G, G, generator=generator, device=device) * (2 * math.pi)
+    angles = Streams.check(rng, batch, "perlin_noise").uniform("perlin.grad", G, G, device=device) * (2 * math.pi)   # B×G×G
     return gradient_noise(uy, ux, angles)
 
 # %% ../nbs/04_perlin.ipynb #28328a6a
-def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Generator | Streams | None = None,
+def perlin_masks(batch: int, size: int | tuple[int, int], rng: Streams | None = None,
                  device: torch.device | str | None = None, min_scale_exp: int = 0, max_scale_exp: int = 6,
                  threshold: float = 0.5, rotate: bool = True, max_angle: float = 90.0,
                  p_empty: float = 0.0) -> Tensor:
@@ -106,25 +102,16 @@ def perlin_masks(batch: int, size: int | tuple[int, int], generator: torch.Gener
         raise ValueError(f"need 0 <= min_scale_exp < max_scale_exp, got {min_scale_exp}, {max_scale_exp}")
     if not 0.0 <= p_empty <= 1.0:
         raise ValueError(f"p_empty is a probability, got {p_empty}")
-    if device is None:
-        device = generator.device if generator is not None else torch.device("cpu")
-    if isinstance(generator, Streams):                              # one stream per image: no draw depends on the others
-        generator.require(batch)
-        exps = min_scale_exp + generator.randint("perlin.scale", max_scale_exp - min_scale_exp, 2, device=device)
-        sx, sy = 2 ** exps[:, 0], 2 ** exps[:, 1]                    # (B,) each
-        u = generator.uniform("perlin.angle", 2, device=device)
-        angle = (u[:, 0] * 2 - 1) * max_angle if rotate else None
-        noise = perlin_noise(batch, size, sx, sy, generator=generator, angle=angle, device=device,
-                             max_scale=2 ** (max_scale_exp - 1))    # the lattice of the largest possible scale
-        rand_empty = lambda: u[:, 1]
-    else:
-        draw = lambda: 2 ** torch.randint(min_scale_exp, max_scale_exp, (batch,), generator=generator, device=device)
-        sx, sy = draw(), draw()                                      # (B,) each, in {1, 2, 4, ..., 32}
-        angle = (torch.rand(batch, generator=generator, device=device) * 2 - 1) * max_angle if rotate else None
-        noise = perlin_noise(batch, size, sx, sy, generator=generator, angle=angle, device=device)   # B×H×W
-        rand_empty = lambda: torch.rand(batch, generator=generator, device=device)
+    rng = Streams.check(rng, batch, "perlin_masks")                  # one stream per image: no draw depends on the others
+    device = rng.device if device is None else device
+    exps = min_scale_exp + rng.randint("perlin.scale", max_scale_exp - min_scale_exp, 2, device=device)
+    sx, sy = 2 ** exps[:, 0], 2 ** exps[:, 1]                        # (B,) each, in {1, 2, 4, ..., 32}
+    u = rng.uniform("perlin.angle", 2, device=device)
+    angle = (u[:, 0] * 2 - 1) * max_angle if rotate else None
+    noise = perlin_noise(batch, size, sx, sy, rng, angle=angle, device=device,
+                         max_scale=2 ** (max_scale_exp - 1))        # B×H×W on the lattice of the largest possible scale
     masks = (noise > threshold).float()
     if p_empty > 0:
-        keep = rand_empty() >= p_empty
+        keep = u[:, 1] >= p_empty
         masks = masks * rearrange(keep.float(), 'b -> b 1 1')
     return rearrange(masks, 'b h w -> b 1 h w')

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from .images import to_tensor_image, load_image, resize, DataError, MAX_PIXELS, check_image_size
 from .perlin import perlin_masks
+from .streams import Streams
 
 # %% auto #0
 __all__ = ['DISPLAY_SIDE', 'MIN_DISPLAY', 'InputError', 'read_image', 'display_size', 'enlarge', 'to_uint8', 'heat_overlay',
@@ -127,9 +128,8 @@ def mask_overlay(img: torch.Tensor, mask: torch.Tensor, colour=(1.0, 0.0, 0.0), 
 def perlin_mask(size: int, seed: int = 0, min_area: float = 0.03, max_area: float = 0.4,
                 tries: int = 200) -> torch.Tensor:
     "A 1×1×S×S Perlin mask from `seed`, redrawn (deterministically) until it covers min_area..max_area of the image."
-    g = torch.Generator().manual_seed(int(seed))
-    for _ in range(tries):
-        m = perlin_masks(1, size, g, max_scale_exp=4)
+    for t in range(tries):                                                 # draw t: the stream of "iteration" t
+        m = perlin_masks(1, size, Streams.for_batch(int(seed), t, [0]), max_scale_exp=4)
         if min_area <= m.mean().item() <= max_area: return m
     raise RuntimeError(f"no Perlin mask with {min_area:.0%}–{max_area:.0%} coverage in {tries} draws")
 

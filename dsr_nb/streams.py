@@ -77,12 +77,25 @@ class Streams:
         "The streams of images `indices` (positions in the global batch) of `iteration`: the same in every process."
         return cls.from_seeds([sample_seed(seed, iteration, j) for j in indices], device)
 
+    @classmethod
+    def seeded(cls, seed: int, n: int, device="cpu") -> Streams:
+        "`n` streams of one seed (iteration 0, images 0..n−1): what a figure, a test or a probe draws from."
+        return cls.for_batch(seed, 0, range(n), device)
+
     def __len__(self) -> int: return len(self.seeds)
 
     def require(self, n: int) -> Streams:
         "These streams, if there is one per image of a batch of `n`; else a ValueError."
         if len(self) != n: raise ValueError(f"{len(self)} streams for a batch of {n}")
         return self
+
+    @staticmethod
+    def check(rng, n: int, who: str) -> Streams:
+        "`rng` if it holds one stream per image of a batch of `n`; a TypeError that says how to make one if it is no `Streams`."
+        if not isinstance(rng, Streams):
+            raise TypeError(f"{who} draws from one random stream per image: pass Streams.seeded(seed, {n}) "
+                            f"(or Streams.for_batch(seed, iteration, indices)), not {type(rng).__name__}")
+        return rng.require(n)
 
     def __getitem__(self, idx) -> Streams:
         "The streams of images `idx` (an index tensor, a list or a slice)."

@@ -21,6 +21,7 @@ from .detection import focal_loss
 from .perlin import perlin_masks
 from .streams import Streams
 from .anomalies import (draw_plan, sample_latent_anomalies, image_anomalies, ANOMALY_SOURCES, PICTURE_SOURCES,
+                               STRENGTH_MIN, EXCLUDE_FRAC,
                                foreign_pictures, foreign_codes, texture_anomalies)
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import bundled_vqvae
@@ -50,6 +51,8 @@ class TrainConfig:
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
+    strength_min: float = STRENGTH_MIN   # latent anomalies: strength s ~ U[strength_min, 1) (chapter 07)
+    exclude_frac: float = EXCLUDE_FRAC   # latent anomalies: λ_s, the fraction of nearest codes never drawn (chapter 07)
     anomalies: str = "latent"        # stage-2 anomalies: "latent" (DSR's rank window: the paper preset's), "uniform", "mixed"
                                      # (per image either), "texture" or "image" (pasted pictures: the tiny preset's, TINY_ANOMALIES)
     save_every: int = 1000           # iterations between checkpoints
@@ -98,15 +101,10 @@ def stage2_lr_factor(tcfg: TrainConfig, it: int) -> float:
     return drop * min(1.0, (it + 1) / tcfg.warmup_iters) if tcfg.warmup_iters else drop
 
 # %% ../nbs/11_train.ipynb #78db47d4
-def random_rotate(x: torch.Tensor, p: float, generator: torch.Generator | Streams | None = None, max_deg: float = 90.0,
+def random_rotate(x: torch.Tensor, p: float, rng: Streams | None = None, max_deg: float = 90.0,
                   masks: torch.Tensor | None = None):
-    "Rotate each image of x (B×C×H×W) with probability p by a uniform angle in ±max_deg, zero fill; same for `masks`."
-    B = x.shape[0]
-    if isinstance(generator, Streams):                                        # drawn on the CPU: no device sync
-        generator.require(B)
-        r = generator.uniform("rotate", 2, device="cpu")
-    else:
-        r = torch.rand(B, 2, generator=generator)
+    "Rotate each image of x (B×C×H×W) with probability p by a uniform angle in ±max_deg, zero fill, drawn from `rng` (one stream per image); same for `masks`."
+    r = Streams.check(rng, x.shape[0], "random_rotate").uniform("rotate", 2, device="cpu")   # drawn on the CPU: no device sync
     sel = (r[:, 0] < p).nonzero().squeeze(1)
     if len(sel) == 0: return x if masks is None else (x, masks)
     angle = ((2 * r[sel, 1] - 1) * math.radians(max_deg)).to(x.device, x.dtype)
@@ -189,15 +187,13 @@ def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
     with torch.no_grad():
         enc = vq.encode(x)                                                         # clean Q_lo, Q_hi
         if tcfg.anomalies == "image":                                              # pasted pictures: the tiny default
-            pairs = [texture_anomalies(x[j:j + 1], masks[j:j + 1], textures, rng.generator(j, "texture"), tcfg.p_anomalous)
-                     for j in range(B)]
-            xa, m_gt = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+            xa, m_gt = texture_anomalies(x, masks, textures, rng, tcfg.p_anomalous)
             enc_a = vq.encode(xa)
             q_lo, q_hi = enc_a.q_lo, enc_a.q_hi
         else:
-            plan = draw_plan(B, rng, tcfg.p_anomalous, cfg.strength_min)
+            plan = draw_plan(B, rng, tcfg.p_anomalous, tcfg.strength_min)
             foreign = foreign_codes(vq, textures, rng, S, x.device) if tcfg.anomalies == "texture" else None
-            la = sample_latent_anomalies(vq, enc, masks, plan, rng, cfg.exclude_frac, tcfg.anomalies, foreign)
+            la = sample_latent_anomalies(vq, enc, masks, plan, rng, tcfg.exclude_frac, tcfg.anomalies, foreign)
             q_lo, q_hi, m_gt = la.q_lo, la.q_hi, la.mask
         i_gen = vq.decode(q_lo, q_hi)                                              # I_gen shows the anomaly
     loss, parts = stage2_loss(model, x, (enc.q_lo, enc.q_hi), (q_lo, q_hi), m_gt, i_gen, cfg, net)
@@ -356,7 +352,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         raise ValueError(f"training images are {tuple(images.shape[-2:])}, the model needs {cfg.img_size}×{cfg.img_size}")
     codes_seen = seen_codes(vq, images) if main else None           # the frozen VQ's codes of normal images (10_dsr)
     images, held, held_idx = hold_out(images, tcfg, seed)
-    probe = make_probe(vq, held, seed, cfg.exclude_frac, cfg.strength_min) if main and held_idx else None   # chapter 11a
+    probe = make_probe(vq, held, seed, tcfg.exclude_frac, tcfg.strength_min) if main and held_idx else None   # chapter 11a
     textures = foreign_pictures(vq, grey=tcfg.grey_pastes, procedural=tcfg.paste_procedural) if tcfg.anomalies in PICTURE_SOURCES else None
     opts, log, start, st = Optimisers.for_model(model, tcfg), TrainLog(), 0, {}
     if resume:

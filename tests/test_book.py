@@ -33,13 +33,15 @@ def md(cid, source):
 
 PICTURE = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}, "metadata": {}}
 TEXT = {"output_type": "stream", "name": "stdout", "text": "42\n"}
+EXERCISE = ("## Exercise\n\nDo it.\n\n<details><summary>Hint</summary>\n\nLook.\n</details>\n\n"
+            "<details><summary>Solution</summary>\n\nDone.\n</details>")
 
 
 def good_book(book):
     nbs = book.NBS
     write_nb(nbs / "index.ipynb", [md("a", "Start with [00_method](00_method.ipynb)."), code("b", "print(42)", [TEXT])])
     write_nb(nbs / "00_method.ipynb", [md("c", "# M\nBack to [the index](index.ipynb)."), code("d", "x = 1"),
-                                       code("e", "plot(x)", [PICTURE])])
+                                       code("e", "plot(x)", [PICTURE]), md("x", EXERCISE)])
     lock = {}
     for p in nbs.glob("*.ipynb"):
         nb = json.loads(p.read_text())
@@ -70,7 +72,7 @@ def test_new_cell_and_skipped_cell(book):
     p = book.NBS / "00_method.ipynb"
     nb = json.loads(p.read_text())
     write_nb(p, nb["cells"] + [code("f", "y = 3")])             # a cell the last run never saw
-    assert any("cells [3]" in q for q in book.check())
+    assert any("cells [4]" in q for q in book.check())
     lock = book.read_lock()                                      # a run that skipped cell e (a slow cell): its old hash stays valid
     book.record("00_method", json.loads(p.read_text()), {"d", "f"}, lock); book.write_lock(lock)
     assert book.check() == []
@@ -105,7 +107,7 @@ def test_gpu_cells_without_output_are_exempt_slow_cells_are_not(book):
     nb = json.loads(p.read_text())
     write_nb(p, nb["cells"] + [code("g", "#| gpu\nassert torch.cuda.is_available()"), code("s", "#| slow\nlong_run()")])
     found = book.check()
-    assert len(found) == 1 and "cells [4]" in found[0]            # the slow cell was never run: stale; the gpu cell is exempt
+    assert len(found) == 1 and "cells [5]" in found[0]            # the slow cell was never run: stale; the gpu cell is exempt
 
 
 def test_eval_false_cells_are_exempt(book):
@@ -115,4 +117,39 @@ def test_eval_false_cells_are_exempt(book):
     nb = json.loads(p.read_text())
     write_nb(p, nb["cells"] + [code("i", "#| export cli_use\n#| eval: false\nfrom x import y"), code("n", "z = 2")])
     found = book.check()
-    assert len(found) == 1 and "cells [4]" in found[0]            # only the new cell that runs is stale
+    assert len(found) == 1 and "cells [5]" in found[0]            # only the new cell that runs is stale
+
+
+def test_an_exercise_without_hint_or_solution_is_caught(book):
+    good_book(book)
+    p = book.NBS / "00_method.ipynb"
+    nb = json.loads(p.read_text())
+    nb["cells"][3]["source"] = "## Exercise\n\nDo it. **Expect** a number."    # no folded hint and solution
+    write_nb(p, nb["cells"])
+    assert any("collapsed hint and solution" in q for q in book.check())
+
+
+@pytest.mark.parametrize("output, kind", [
+    ({"output_type": "stream", "name": "stdout", "text": "saved to /tmp/tmpab12cd/run\n"}, "an absolute path"),
+    ({"output_type": "stream", "name": "stdout", "text": "wrote /root/.cache/x.png\n"}, "an absolute path"),
+    ({"output_type": "stream", "name": "stderr", "text": "/usr/lib/python3/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress\n"}, "a warning"),
+    ({"output_type": "stream", "name": "stderr", "text": "DSR: 100%|##########| 350/350 [01:42<00:00,  3.41it/s]\n"}, "a progress bar"),
+    ({"output_type": "execute_result", "data": {"text/plain": "'/home/ada/data'"}, "metadata": {}, "execution_count": 1}, "an absolute path"),
+])
+def test_machine_noise_in_outputs_is_caught(book, output, kind):
+    good_book(book)
+    p = book.NBS / "index.ipynb"
+    nb = json.loads(p.read_text())
+    nb["cells"][1]["outputs"] = [output]
+    write_nb(p, nb["cells"])
+    assert any(kind in q and "cell 1" in q for q in book.check()), book.check()
+
+
+def test_portable_paths_are_not_noise(book):
+    good_book(book)
+    p = book.NBS / "index.ipynb"
+    nb = json.loads(p.read_text())
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "saved to $TMPDIR/tmpab12cd/run and ~/.cache/x\n"},
+                                 {"output_type": "stream", "name": "stdout", "text": "progress 10%|##| 1/10 on stdout is a printed line\n"}]
+    write_nb(p, nb["cells"])
+    assert book.check() == []

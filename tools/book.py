@@ -11,6 +11,7 @@ moment its stored output was made. `check` fails when
 - a code cell's source changed after its output was made (its hash differs from the lock, or it is new; a
   `#| gpu` cell without output is exempt: it runs only on a GPU and nothing stored depends on it);
 - a chapter's file is over `MAX_MB` (figures are meant for the web);
+- a method chapter's exercise lacks its collapsed hint or solution (`<details><summary>Hint` / `Solution`);
 - a stored output carries noise of the machine that made it (`noise`): an absolute path of that machine (a
   temporary folder, a home folder, an installed package), a warning, or a progress bar written to stderr;
 - a relative link in a chapter's prose or in the README leads nowhere, or a chapter is named ("chapter 07")
@@ -116,6 +117,10 @@ def problems(nb_path: Path, lock: dict) -> list[str]:
         if stale:
             out.append(f"{name}: cells {stale} changed after their stored outputs were made "
                        f"(run `python tools/run_notebooks.py nbs/{nb_path.name}`, with `--run slow` for slow cells)")
+    if name in METHOD:
+        ex = [source(c) for c in nb["cells"] if c["cell_type"] == "markdown" and source(c).startswith("## Exercise")]
+        if len(ex) != 1 or not all(f"<details><summary>{w}</summary>" in ex[0] for w in ("Hint", "Solution")):
+            out.append(f"{name}: a method chapter needs one '## Exercise' with a collapsed hint and solution")
     out += noise(nb, name)
     mb = nb_path.stat().st_size / 1e6
     if mb > MAX_MB:

@@ -93,7 +93,7 @@ def run_notebook(path: Path, run: set[str], timeout: int, lock: dict) -> tuple[i
     ran, n_skip = set(), 0
     # a kernel without a front end has no ipywidgets: tqdm.auto (imported by Gradio and huggingface_hub) would warn
     # about that in every chapter that imports them, a warning of this headless run that a reader's Jupyter never shows
-    env = {**os.environ, "PYTHONWARNINGS": "ignore::tqdm.TqdmWarning"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:IProgress not found"}   # message form: no module to import at startup
     with client.setup_kernel(env=env):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code": continue
