@@ -11,7 +11,7 @@ from einops import rearrange
 from .quantize import code_distances, nearest_code
 from .vqvae import VQVAE, Encoding
 from .streams import Streams
-from .pretrain import random_crops, general_corpus, procedural_textures
+from .corpora import random_crops, general_corpus, procedural_textures
 
 # %% auto #0
 __all__ = ['LEVELS', 'STRENGTH_MIN', 'EXCLUDE_FRAC', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan',

@@ -11,7 +11,8 @@ from dsr_nb.train import TrainConfig
 from dsr_nb.model import DSR
 from dsr_nb.data import open_dataset
 from dsr_nb.evaluate import normal_thresholds, held_out_images
-from dsr_nb.pretrain import bundled_stage1, weights_licence, SKIMAGE_ALL, SKIMAGE_SAMPLES, SKIMAGE_LICENCES
+from dsr_nb.pretrain import bundled_stage1, weights_licence
+from dsr_nb.corpora import SKIMAGE_ALL, SKIMAGE_SAMPLES, SKIMAGE_LICENCES
 from dsr_nb.synthetic import make_synthetic
 from dsr_nb.registry import weights_root
 
