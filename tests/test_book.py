@@ -145,6 +145,15 @@ def test_machine_noise_in_outputs_is_caught(book, output, kind):
     assert any(kind in q and "cell 1" in q for q in book.check()), book.check()
 
 
+def test_the_checkouts_own_path_is_caught(book):
+    good_book(book)
+    p = book.NBS / "index.ipynb"
+    nb = json.loads(p.read_text())
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"model in {book.ROOT}/dsr_nb/weights\n"}]
+    write_nb(p, nb["cells"])
+    assert any("an absolute path" in q for q in book.check())
+
+
 def test_portable_paths_are_not_noise(book):
     good_book(book)
     p = book.NBS / "index.ipynb"

@@ -94,6 +94,7 @@ def noise(nb: dict, name: str) -> list[str]:
         kinds = set()
         for stream, text in text_outputs(c):
             kinds |= {what for what, pat in NOISE if pat.search(text)}
+            if str(ROOT) + "/" in text: kinds.add("an absolute path of the machine")   # the checkout's own location
             if stream == "stderr" and PROGRESS.search(text): kinds.add("a progress bar on stderr")
         out += [f"{name}: cell {i} stores {k} in its output" for k in sorted(kinds)]
     return out
