@@ -14,7 +14,8 @@ ELPV's train cells, a quarter of the crops decoded from the lo level alone). Mea
 import argparse, time
 import torch
 from dsr_nb.data import open_dataset
-from dsr_nb.pretrain import bundled_vqvae, broad_corpus, pretrain
+from dsr_nb.pretrain import bundled_vqvae, pretrain
+from dsr_nb.corpora import broad_corpus
 from dsr_nb.quantize import VectorQuantizer, nearest_code
 from dsr_nb.vqvae import VQVAE
 

@@ -8,7 +8,7 @@ import argparse, contextlib, io, os, shlex, sys, time, traceback
 from pathlib import Path
 import dsr_nb
 from .efficiency import keep_large_blocks
-from .cli_base import PROG, MODEL_HELP, CLIError, is_user_error, bug_hint, one_line, count, Subcommand
+from .cli_base import PROG, CLIError, is_user_error, bug_hint, one_line, Subcommand
 from .checkpoint import checkpoint_dir, checkpoint_meta
 from .cli_train import PRETRAIN, TRAIN                  # the commands that make models (chapter 13a)
 from .cli_use import EVAL, PREDICT, DEMO, EXPORT         # ... and those that use them (chapter 13b)

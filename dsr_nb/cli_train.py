@@ -16,7 +16,8 @@ from .checkpoint import CheckpointError, out_lock
 from .vqvae import VQVAE
 from .registry import weights_root
 from .official import OFFICIAL_VQ, from_official
-from .pretrain import pretrain, general_corpus, broad_corpus, bundled_vqvae, bundled_stage1, weights_licence, load_vqvae
+from .pretrain import pretrain, bundled_vqvae, bundled_stage1, weights_licence, load_vqvae
+from .corpora import general_corpus, broad_corpus
 from .devices import resolve_device, init_distributed, close_distributed, rank_zero_first
 from .anomalies import ANOMALY_SOURCES, PICTURE_SOURCES
 from .train import TrainConfig, train_dsr

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math, time
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -19,8 +18,7 @@ from .checkpoint import load_matching
 from .checkpoint import save_checkpoint, load_checkpoint, load_module, checkpoint_exists, CheckpointError, deferred_interrupt
 from .devices import resolve_device
 from .registry import weights_root
-from .corpora import (SKIMAGE_LICENCES, SKIMAGE_UNSTATED, SKIMAGE_SAMPLES, SKIMAGE_ALL, general_corpus,
-                           procedural_textures, broad_corpus, random_crops)   # re-exported: importable from here too
+from .corpora import random_crops
 
 # %% auto #0
 __all__ = ['NC_LICENCE', 'restart_dead_codes', 'PretrainLog', 'save_vqvae', 'load_vqvae', 'bundled_stage1', 'weights_licence',

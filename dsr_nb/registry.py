@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_registry.ipynb #c1264493
 from __future__ import annotations
-import json, os, re
+import re
 from importlib.resources import files
 from pathlib import Path
 from .checkpoint import CheckpointError, is_checkpoint, checkpoint_json
