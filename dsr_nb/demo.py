@@ -32,7 +32,7 @@ def _example_rows(examples, names: list[str]) -> list[list[str]]:
 
 
 INTRO = """# DSR: surface anomaly detection
-Upload an image or click an example. [DSR](https://arxiv.org/abs/2208.01408) (dual subspace re-projection,
+Upload an image or click an example. [DSR](https://arxiv.org/abs/2208.01521) (dual subspace re-projection,
 ECCV 2022) reconstructs it twice, with a general decoder (**I_gen**) and an object-specific one (**I_spc**),
 and a detector compares the two into an anomaly map. Built with
 [dsr_nb](https://github.com/dsr-nb/dsr-nb)."""

@@ -258,7 +258,7 @@ def model_card(model: DSR, repo_id: str) -> str:
     head = ["---", "library_name: dsr_nb", "tags:", *[f"- {t}" for t in tags]]
     if m.get("license"): head.append(f"license: {m['license']}")
     lines = [*head, "---", "", f"# {repo_id}", "",
-             f"A DSR anomaly detection model (Zavrtanik et al., ECCV 2022, arXiv 2208.01408), preset `{cfg.name}`, "
+             f"A DSR anomaly detection model (Zavrtanik et al., ECCV 2022, arXiv 2208.01521), preset `{cfg.name}`, "
              f"{cfg.img_size}×{cfg.img_size} input, trained with dsr_nb"
              + (f" on {m.get('data')} / {m.get('category')}" if m.get("category") else "") + ".", "",
              "```python", "from dsr_nb import DSR", f'model = DSR.from_pretrained("{repo_id}")',
@@ -286,7 +286,8 @@ def show_prediction(model: DSR, images, masks=None, titles: list[str] | None = N
     pred = model.predict(items, refine=refine)
     S = model.cfg.img_size
     heads = ["input", "I_gen (general)", "I_spc (object-specific)", "|I_gen − I_spc|", "M (detector)", "M_r (refined)"]
-    fig, axs = plt.subplots(len(items), 6, figsize=(13, 2.6 * len(items)), squeeze=False)
+    fig, axs = plt.subplots(len(items), 6, figsize=(14.5, 2.3 * len(items) + 0.4), squeeze=False, layout="constrained")
+    shown = {}                                                                    # column → an image, for its colour bar
     for r, im in enumerate(items):
         x = resize(to_tensor_image(im), S)                                        # 3×S×S in [0, 1]
         gen, spc = pred.recon_general[r], pred.recon_specific[r]                  # 3×S×S
@@ -296,7 +297,7 @@ def show_prediction(model: DSR, images, masks=None, titles: list[str] | None = N
         for c, (ax, pic) in enumerate(zip(axs[r], pics)):
             ax.axis("off")
             if pic is None: continue
-            ax.imshow(pic, cmap="magma" if c == 3 else "jet" if c > 3 else None, vmin=0, vmax=1 if c != 3 else 0.5)
+            shown[c] = ax.imshow(pic, cmap="magma" if c == 3 else "jet" if c > 3 else None, vmin=0, vmax=1 if c != 3 else 0.5)
             if r == 0 and c > 0: ax.set_title(heads[c], fontsize=9)
         if masks is not None and masks[r] is not None and torch.as_tensor(masks[r]).any():
             mk = torch.as_tensor(masks[r]).float()
@@ -304,5 +305,6 @@ def show_prediction(model: DSR, images, masks=None, titles: list[str] | None = N
             axs[r, 0].contour(mk, levels=[0.5], colors="lime", linewidths=0.8)
         verdict = "" if pred.threshold is None else (" ≥ " if pred.score[r] >= pred.threshold else " < ") + f"{pred.threshold:.3f}"
         axs[r, 0].set_title(f"{titles[r] if titles else 'input'}\nscore {pred.score[r]:.3f}{verdict}", fontsize=8)
-    plt.tight_layout()
+    for c, label in ((3, "|I_gen − I_spc|"), (4, "M, M_r")):                      # the maps' scales, right of the rows
+        fig.colorbar(shown[c], ax=axs.ravel().tolist(), shrink=min(0.9, 0.3 + 0.15 * len(items)), aspect=25, label=label)
     return fig

@@ -149,10 +149,12 @@ def plot_cases(images, maps, masks, scores, labels, k: int = 4, path=None) -> Fi
             i = int(idx[j])
             if images is not None: ax.imshow(_displayable(images[i]), cmap="gray", vmin=0, vmax=1)
             if maps is not None:
-                ax.imshow(maps[i], cmap="jet", vmin=vmin, vmax=vmax, alpha=0.45 if images is not None else 1)
+                shown = ax.imshow(maps[i], cmap="jet", vmin=vmin, vmax=vmax, alpha=0.45 if images is not None else 1)
             if masks is not None and masks[i].any():
                 ax.contour(masks[i].astype(np.float32), levels=[0.5], colors="lime", linewidths=1.2)
             ax.set_title(f"#{i}  score {scores[i]:.3g}", fontsize=9)
+    if maps is not None and any(len(idx) for _, idx in rows):                   # the maps' scale, one for all panels
+        fig.colorbar(shown, ax=axs.ravel().tolist(), shrink=0.6, label="anomaly map")
     if path is not None: fig.savefig(path, dpi=90)
     return fig
 

@@ -97,6 +97,21 @@ def test_missing_outputs_pictures_links_and_size(book, monkeypatch):
     assert any("over the" in q for q in book.check())
 
 
+def test_too_many_chapters_without_a_picture_are_caught(book, monkeypatch):
+    good_book(book)
+    lock = book.read_lock()
+    for n in range(3):                                   # three appendices: one with a picture in its prose, two bare
+        nb = {"cells": [md(f"m{n}", "![a figure](fig.png)" if n == 0 else "Text only."), code(f"c{n}", "1", [TEXT])]}
+        write_nb(book.NBS / f"1{n}_appendix.ipynb", nb["cells"]); book.record(f"1{n}_appendix", nb, {f"c{n}"}, lock)
+    (book.NBS / "fig.png").write_bytes(b"png")
+    book.write_lock(lock)
+    monkeypatch.setattr(book, "MAX_WITHOUT_PICTURE", 2)   # bare: index, 11_appendix, 12_appendix
+    assert any("3 chapters without any picture" in q and "12_appendix" in q for q in book.check())
+    monkeypatch.setattr(book, "MAX_WITHOUT_PICTURE", 3)
+    assert book.check() == []
+    assert book.check([book.NBS / "11_appendix.ipynb"]) == []   # a check of some chapters does not count the book
+
+
 def test_the_real_book_is_checked_by_ci():
     assert "python tools/book.py check" in (ROOT / ".ci" / "run").read_text()
 

@@ -7,7 +7,8 @@ next to the notebooks, `nbs/outputs.lock.json`: for each chapter, the hash of ev
 moment its stored output was made. `check` fails when
 
 - a chapter has no stored output at all;
-- a method chapter (the reading order's method track, `METHOD`) has no picture;
+- a method chapter (the reading order's method track, `METHOD`) has no picture, or more than
+  `MAX_WITHOUT_PICTURE` chapters of the whole book have none (no figure output, no image in the prose);
 - a code cell's source changed after its output was made (its hash differs from the lock, or it is new; a
   `#| gpu` cell without output is exempt: it runs only on a GPU and nothing stored depends on it);
 - a chapter's file is over `MAX_MB` (figures are meant for the web);
@@ -31,6 +32,8 @@ MAX_MB = 1.5
 METHOD = ["00_quantize", "02_vqvae", "06_pretrain", "04_perlin", "07_latent_anomalies", "08_subspace",
           "09_detection", "10_dsr", "11_train", "12_metrics"]
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+MAX_WITHOUT_PICTURE = 6   # chapters of the whole book allowed no picture at all (no figure output, no image in prose)
+MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]+\)|<img\s")
 NOISE = [  # (what a reader would be told, the pattern in a stored text output)
     ("an absolute path of the machine", re.compile(r"(?<![\w.~])/(?:tmp|var/folders|root|home|Users|private|usr|opt)/[\w.-]")),
     ("an absolute path of the machine", re.compile(r"site-packages|dist-packages|[A-Z]:\\\\Users")),
@@ -145,10 +148,21 @@ def markdown(nb: dict) -> str:
     return "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
 
 
+def has_picture(nb: dict) -> bool:
+    "Whether a chapter shows an image: a stored figure output, or an image in its prose."
+    return (any(t in o.get("data", {}) for c in code_cells(nb) for o in c.get("outputs", []) for t in IMAGE_TYPES)
+            or bool(MD_IMAGE.search(markdown(nb))))
+
+
 def check(paths=None) -> list[str]:
     lock = read_lock()
+    whole = not paths
     paths = paths or sorted(NBS.glob("*.ipynb"))
     found = [p for path in paths for p in problems(Path(path), lock)]
+    if whole:
+        bare = [Path(p).stem for p in paths if not has_picture(json.loads(Path(p).read_text()))]
+        if len(bare) > MAX_WITHOUT_PICTURE:
+            found.append(f"{len(bare)} chapters without any picture, at most {MAX_WITHOUT_PICTURE} allowed: {', '.join(bare)}")
     found += [p for path in paths for p in link_problems(markdown(json.loads(Path(path).read_text())), NBS, Path(path).stem)]
     return found + link_problems((ROOT / "README.md").read_text(), ROOT, "README.md")
 
