@@ -18,7 +18,7 @@ those settings were not adopted and are not settings of the library, so this scr
 """
 import argparse, time
 from pathlib import Path
-from dsr_nb.train import train_dsr
+from dsr_nb.train import TrainConfig, train_dsr
 from dsr_nb.data import open_dataset
 from dsr_nb.pretrain import load_vqvae
 from dsr_nb.evaluate import labelled_test_split, choose_thresholds, evaluate_and_store, comparison_table
@@ -29,7 +29,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="elpv"); p.add_argument("--category", default="poly")
     add_override_args(p)
-    p.add_argument("--iters2", type=int, default=800); p.add_argument("--iters3", type=int, default=150)
+    p.add_argument("--iters2", type=int, default=TrainConfig.tiny().stage2_iters)
+    p.add_argument("--iters3", type=int, default=TrainConfig.tiny().stage3_iters)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vq", help="stage-1 VQ-VAE checkpoint folder (default: the bundled one)")
     p.add_argument("--out", required=True)

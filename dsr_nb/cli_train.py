@@ -158,8 +158,11 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run saved in --out")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     p.add_argument("--seed", type=int, help="random seed (default: 0, or the resumed run's)")
-    p.add_argument("--iters2", type=count(0), metavar="N", help="stage-2 iterations (default: the preset's, tiny 800, paper 100000)")
-    p.add_argument("--iters3", type=count(0), metavar="N", help="stage-3 iterations (default: the preset's, tiny 150, paper 50000)")
+    tiny, paper = TrainConfig.tiny(), TrainConfig.paper()
+    p.add_argument("--iters2", type=count(0), metavar="N",
+                   help=f"stage-2 iterations (default: the preset's, tiny {tiny.stage2_iters}, paper {paper.stage2_iters})")
+    p.add_argument("--iters3", type=count(0), metavar="N",
+                   help=f"stage-3 iterations (default: the preset's, tiny {tiny.stage3_iters}, paper {paper.stage3_iters})")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
     p.add_argument("--anomalies", choices=ANOMALY_SOURCES, help="stage-2 anomalies: latent (the paper's rank window), uniform (random codes), "
                    "mixed (per image either), texture (a foreign picture's codes) or image (pictures pasted in image space) "

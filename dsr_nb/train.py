@@ -84,7 +84,7 @@ class TrainConfig:
     @classmethod
     def tiny(cls) -> TrainConfig:
         "The CPU schedule of the tiny preset, with the settings chapter 11's probes found to make its object-specific path learn."
-        return cls(stage2_iters=800, stage3_iters=150, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100,
+        return cls(stage2_iters=1100, stage3_iters=200, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100,
                    anomalies=TINY_ANOMALIES)
 
     @classmethod

@@ -41,6 +41,8 @@ def test_tiny_default_pastes_pictures_paper_keeps_the_rank_window():
     assert TrainConfig.tiny().anomalies == "image"
     assert TrainConfig.paper().anomalies == "latent"
     assert TrainConfig.for_preset("tiny").anomalies == "image"
+    # the schedule the README's results, the cards and chapter 11 were measured with
+    assert (TrainConfig.tiny().stage2_iters, TrainConfig.tiny().stage3_iters) == (1100, 200)
 
 
 def test_help_says_which_preset_uses_what(env, work):
