@@ -103,14 +103,24 @@ def noise(nb: dict, name: str) -> list[str]:
     return out
 
 
-def problems(nb_path: Path, lock: dict) -> list[str]:
-    "What is wrong with one stored chapter, as lines for a person."
-    nb, name, out = json.loads(nb_path.read_text()), nb_path.stem, []
+def has_figure(nb: dict) -> bool:
+    "Whether a chapter's stored outputs hold a figure."
+    return any(t in o.get("data", {}) for c in code_cells(nb) for o in c.get("outputs", []) for t in IMAGE_TYPES)
+
+
+def has_picture(nb: dict) -> bool:
+    "Whether a chapter shows an image: a stored figure, or an image in its prose."
+    return has_figure(nb) or bool(MD_IMAGE.search(markdown(nb)))
+
+
+def problems(nb_path: Path, lock: dict, nb: dict | None = None) -> list[str]:
+    "What is wrong with one stored chapter (`nb`: its parsed file, if read already), as lines for a person."
+    nb, name, out = nb or json.loads(nb_path.read_text()), nb_path.stem, []
     cells = code_cells(nb)
     outputs = [o for c in cells for o in c.get("outputs", [])]
     if cells and not outputs:
         out.append(f"{name}: no stored output (run `python tools/run_notebooks.py nbs/{nb_path.name}`)")
-    if name in METHOD and not any(t in o.get("data", {}) for o in outputs for t in IMAGE_TYPES):
+    if name in METHOD and not has_figure(nb):
         out.append(f"{name}: a method chapter without a picture")
     rec = lock.get(name)
     if rec is None:
@@ -148,22 +158,16 @@ def markdown(nb: dict) -> str:
     return "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
 
 
-def has_picture(nb: dict) -> bool:
-    "Whether a chapter shows an image: a stored figure output, or an image in its prose."
-    return (any(t in o.get("data", {}) for c in code_cells(nb) for o in c.get("outputs", []) for t in IMAGE_TYPES)
-            or bool(MD_IMAGE.search(markdown(nb))))
-
-
 def check(paths=None) -> list[str]:
     lock = read_lock()
     whole = not paths
-    paths = paths or sorted(NBS.glob("*.ipynb"))
-    found = [p for path in paths for p in problems(Path(path), lock)]
+    books = {Path(p): json.loads(Path(p).read_text()) for p in paths or sorted(NBS.glob("*.ipynb"))}   # each file read once
+    found = [p for path, nb in books.items() for p in problems(path, lock, nb)]
     if whole:
-        bare = [Path(p).stem for p in paths if not has_picture(json.loads(Path(p).read_text()))]
+        bare = [path.stem for path, nb in books.items() if not has_picture(nb)]
         if len(bare) > MAX_WITHOUT_PICTURE:
             found.append(f"{len(bare)} chapters without any picture, at most {MAX_WITHOUT_PICTURE} allowed: {', '.join(bare)}")
-    found += [p for path in paths for p in link_problems(markdown(json.loads(Path(path).read_text())), NBS, Path(path).stem)]
+    found += [p for path, nb in books.items() for p in link_problems(markdown(nb), NBS, path.stem)]
     return found + link_problems((ROOT / "README.md").read_text(), ROOT, "README.md")
 
 
