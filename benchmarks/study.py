@@ -27,9 +27,12 @@ once. The studies:
 - `colour`: the chroma of I_gen inside and outside the training anomalies of each anomaly source, next to the
   defective test images' (does a source tint I_gen where real defects never are tinted?).
 - `seeds`: two or more models of one recipe (different seeds), and the mean of their image scores.
+- `defects`: image AUROC and pixel AP per defect kind of an MVTec-layout test split (each kind against the normal
+  test images), for one or more models: which kinds a recipe finds.
 """
 from __future__ import annotations
 import argparse, sys
+from pathlib import Path
 import numpy as np
 import torch
 from dsr_nb.data import open_dataset
@@ -256,13 +259,37 @@ def seeds(a, models):
     print(val_test_table(scores, labels, "model"))
 
 
-STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds)}
+def defects(a, models):
+    "Image AUROC and pixel AP per defect kind of the test split, each kind against the normal test images."
+    size = models[0].cfg.img_size
+    if any(m.cfg.img_size != size for m in models): raise SystemExit("defects: the models take different input sizes")
+    ds = open_dataset(a.data, a.category, "test", size)
+    if not getattr(ds, "paths", None) or not ds.has_masks:
+        raise SystemExit("defects: needs an MVTec-layout test split (one folder per defect kind, with masks)")
+    kinds = np.array([Path(str(p)).parent.name for p in ds.paths])                # 'good' or the defect's folder
+    x = torch.stack([ds[i]["image"] for i in range(len(ds))])
+    truth = torch.stack([ds[i]["mask"][0] for i in range(len(ds))]).numpy() > 0.5   # N×S×S
+    names = sorted(set(kinds) - {"good"})
+    print(title(a, f"per defect kind: image AUROC / pixel AP in %, each kind against the {int((kinds == 'good').sum())} normal test images"))
+    print("| model | " + " | ".join(f"{k} ({int((kinds == k).sum())})" for k in names) + " |\n|---|" + "---:|" * len(names))
+    for name, m in zip(a.models, models):
+        pred = m.predict(x, batch_size=16)
+        s, maps = pred.score.numpy(), pred.anomaly_map.numpy()
+        cells = []
+        for k in names:
+            sel = (kinds == "good") | (kinds == k)
+            cells.append(f"{100 * roc_auc((kinds[sel] == k).astype(int), s[sel]):.1f} / "
+                         f"{100 * average_precision(truth[sel].ravel(), maps[sel].ravel()):.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds, defects)}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", choices=list(STUDIES))
-    p.add_argument("models", nargs="+", help="model folders or bundled names (seeds: two or more)")
+    p.add_argument("models", nargs="+", help="model folders or bundled names (seeds: two or more; defects: one or more)")
     p.add_argument("--data", required=True); p.add_argument("--category")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--kernels", default="1,3,5,7,11,15,21,31,45,63", help="kernel: the kernels to try")
@@ -270,7 +297,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="diagnose, colour: the probe's or the anomalies' seed")
     p.add_argument("--n", type=int, default=64, help="colour: training images to draw anomalies on")
     a = p.parse_args(argv)
-    if a.study != "seeds" and len(a.models) != 1: p.error(f"{a.study} studies one model")
+    if a.study not in ("seeds", "defects") and len(a.models) != 1: p.error(f"{a.study} studies one model")
     torch.set_num_threads(a.threads); torch.set_grad_enabled(False)
     STUDIES[a.study](a, [DSR.load(m).eval() for m in a.models])
 

@@ -14,8 +14,8 @@ from .streams import Streams
 from .corpora import random_crops, general_corpus, procedural_textures
 
 # %% auto #0
-__all__ = ['LEVELS', 'STRENGTH_MIN', 'EXCLUDE_FRAC', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'AnomalyPlan', 'draw_plan',
-           'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask', 'select_images', 'lo_reach',
+__all__ = ['LEVELS', 'STRENGTH_MIN', 'EXCLUDE_FRAC', 'MODES', 'ANOMALY_SOURCES', 'PICTURE_SOURCES', 'OWN_VISIBLE', 'AnomalyPlan',
+           'draw_plan', 'rank_window', 'replace_codes', 'LatentAnomalies', 'latent_mask', 'select_images', 'lo_reach',
            'requantize_hi', 'paste_codes', 'sample_latent_anomalies', 'paste', 'image_anomalies', 'foreign_pictures',
            'foreign_codes', 'texture_anomalies']
 
@@ -202,16 +202,25 @@ def foreign_codes(vq: VQVAE, textures: list[torch.Tensor], rng: Streams, size: i
     return vq.encode(torch.cat(crops).to(device))                                   # B×3×S×S → codes
 
 
+OWN_VISIBLE = 0.03   # a crop of the batch's own images counts as an anomaly where it moves the 5×5 mean |change| above this
+
+
 def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch.Tensor], rng: Streams,
-                      p_anomalous: float = 0.5, max_beta: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
-    "DRÆM-style anomalies: per image of x (B×3×S×S), a crop of the foreign `textures` blended in under its mask (opacity 1 − β, β ~ U[0, max_beta)); → (images, M_gt)."
+                      p_anomalous: float = 0.5, max_beta: float = 0.8, p_own: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    "DRÆM-style anomalies: per image of x (B×3×S×S), a crop of the foreign `textures` blended in under its mask (opacity 1 − β, β ~ U[0, max_beta)); → (images, M_gt). `p_own`: the share of crops cut instead from the batch's own images."
     B, _, S, _ = x.shape
     rng, out, m_gt = Streams.check(rng, B, "texture_anomalies"), [], []
+    own = list(x) if p_own > 0 else None                        # the batch's normal images: the same surface, zoomed and moved
     for j in range(B):                                          # each image from its own stream: the crop foreign_codes encodes
         g = rng.generator(j, "texture")
-        tex = random_crops(textures, 1, S, g).to(x.device, x.dtype)                  # 1×3×S×S
+        src = own if own is not None and torch.rand(1, generator=g).item() < p_own else textures   # p_own = 0: no draw
+        tex = random_crops(src, 1, S, g).to(x.device, x.dtype)                       # 1×3×S×S
         r = torch.rand(1, 2, generator=g).to(x.device)
         m = masks[j:j + 1] * (r[:, :1] < p_anomalous).to(x.dtype).view(1, 1, 1, 1)
-        out.append(paste(x[j:j + 1], tex, m, (r[:, 1:] * max_beta).to(x.dtype).view(1, 1, 1, 1))); m_gt.append(m)
+        xa = paste(x[j:j + 1], tex, m, (r[:, 1:] * max_beta).to(x.dtype).view(1, 1, 1, 1))
+        if src is own:                                          # a crop of the same surface may change nothing: no label there
+            seen = F.avg_pool2d((xa - x[j:j + 1]).abs().mean(1, keepdim=True), 5, 1, 2) > OWN_VISIBLE   # 1×1×S×S
+            m = m * seen.to(x.dtype)
+        out.append(xa); m_gt.append(m)
     return torch.cat(out), torch.cat(m_gt)
 

@@ -62,6 +62,7 @@ class TrainConfig:
     ema: float = 0.0                 # decay of a moving average of the stage-2 weights, kept at the end of stage 2; 0: none
     grey_pastes: bool = False        # "image"/"texture": the foreign pictures turned grey (for grey data such as ELPV)
     paste_procedural: int = 0        # "image"/"texture": random textures (chapter 06) added to the foreign pictures
+    paste_own: float = 0.0           # "image": the share of pastes cut from the batch's own normal images instead (zoomed, moved)
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -77,6 +78,9 @@ class TrainConfig:
         if self.stage2_iters < 0 or self.stage3_iters < 0 or self.warmup_iters < 0:
             raise ValueError("iteration counts cannot be negative")
         if self.paste_procedural < 0: raise ValueError(f"paste_procedural counts textures; got {self.paste_procedural}")
+        if not 0 <= self.paste_own <= 1: raise ValueError(f"paste_own is a share in [0, 1], got {self.paste_own}")
+        if self.paste_own and self.anomalies != "image":
+            raise ValueError(f"paste_own cuts pasted crops from the training images of anomalies 'image'; anomalies is {self.anomalies!r}")
 
     @classmethod
     def paper(cls) -> TrainConfig: return cls()
@@ -187,7 +191,7 @@ def stage2_step(model: DSR, x: torch.Tensor, cfg: DSRConfig, tcfg: TrainConfig, 
     with torch.no_grad():
         enc = vq.encode(x)                                                         # clean Q_lo, Q_hi
         if tcfg.anomalies == "image":                                              # pasted pictures: the tiny default
-            xa, m_gt = texture_anomalies(x, masks, textures, rng, tcfg.p_anomalous)
+            xa, m_gt = texture_anomalies(x, masks, textures, rng, tcfg.p_anomalous, p_own=tcfg.paste_own)
             enc_a = vq.encode(xa)
             q_lo, q_hi = enc_a.q_lo, enc_a.q_hi
         else:

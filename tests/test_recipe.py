@@ -43,6 +43,8 @@ def test_tiny_default_pastes_pictures_paper_keeps_the_rank_window():
     assert TrainConfig.for_preset("tiny").anomalies == "image"
     # the schedule the README's results, the cards and chapter 11 were measured with
     assert (TrainConfig.tiny().stage2_iters, TrainConfig.tiny().stage3_iters) == (1100, 200)
+    # the pasted pictures are foreign ones only: crops of the training images themselves cost ELPV mono 2.6 points
+    assert (TrainConfig.tiny().paste_own, TrainConfig.tiny().paste_procedural, TrainConfig.tiny().grey_pastes) == (0.0, 0, False)
 
 
 def test_help_says_which_preset_uses_what(env, work):
