@@ -32,7 +32,6 @@ once. The studies:
 """
 from __future__ import annotations
 import argparse, sys
-from pathlib import Path
 import numpy as np
 import torch
 from dsr_nb.data import open_dataset
@@ -261,20 +260,16 @@ def seeds(a, models):
 
 def defects(a, models):
     "Image AUROC and pixel AP per defect kind of the test split, each kind against the normal test images."
-    size = models[0].cfg.img_size
-    if any(m.cfg.img_size != size for m in models): raise SystemExit("defects: the models take different input sizes")
-    ds = open_dataset(a.data, a.category, "test", size)
-    if not getattr(ds, "paths", None) or not ds.has_masks:
+    ds = open_dataset(a.data, a.category, "test", models[0].cfg.img_size)
+    kinds = np.asarray(getattr(ds, "defects", []))                                # per image: 'good' or its defect's folder
+    if not len(kinds) or not ds.has_masks:
         raise SystemExit("defects: needs an MVTec-layout test split (one folder per defect kind, with masks)")
-    kinds = np.array([Path(str(p)).parent.name for p in ds.paths])                # 'good' or the defect's folder
-    x = torch.stack([ds[i]["image"] for i in range(len(ds))])
-    truth = torch.stack([ds[i]["mask"][0] for i in range(len(ds))]).numpy() > 0.5   # N×S×S
     names = sorted(set(kinds) - {"good"})
     print(title(a, f"per defect kind: image AUROC / pixel AP in %, each kind against the {int((kinds == 'good').sum())} normal test images"))
     print("| model | " + " | ".join(f"{k} ({int((kinds == k).sum())})" for k in names) + " |\n|---|" + "---:|" * len(names))
     for name, m in zip(a.models, models):
-        pred = m.predict(x, batch_size=16)
-        s, maps = pred.score.numpy(), pred.anomaly_map.numpy()
+        _, s, truth, maps = _scored(m, a.data, a.category, "test")
+        truth, maps = truth.reshape(len(kinds), -1), maps.reshape(len(kinds), -1)     # N×(S·S)
         cells = []
         for k in names:
             sel = (kinds == "good") | (kinds == k)

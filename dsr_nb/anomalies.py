@@ -211,7 +211,7 @@ def texture_anomalies(x: torch.Tensor, masks: torch.Tensor, textures: list[torch
     B, _, S, _ = x.shape
     rng, out, m_gt = Streams.check(rng, B, "texture_anomalies"), [], []
     own = list(x) if p_own > 0 else None                        # the batch's normal images: the same surface, zoomed and moved
-    for j in range(B):                                          # each image from its own stream: the crop foreign_codes encodes
+    for j in range(B):                                          # each image from its own stream: the crop foreign_codes encodes (p_own = 0)
         g = rng.generator(j, "texture")
         src = own if own is not None and torch.rand(1, generator=g).item() < p_own else textures   # p_own = 0: no draw
         tex = random_crops(src, 1, S, g).to(x.device, x.dtype)                       # 1×3×S×S
