@@ -6,6 +6,7 @@
     python benchmarks/study.py thresholds runs/weave --data synthetic --category weave
     python benchmarks/study.py thresholds runs/ho-marble --data ~/.cache/dsr_nb/heldout --category marble
     python benchmarks/study.py seeds runs/poly-s0 runs/poly-s1 --data elpv --category poly
+    python benchmarks/study.py memorisation runs/noise-s0 runs/noise-flips-s0 --data synthetic --category noise
 
 MODEL is a model folder or a bundled name. Every study scores whole splits with `DSR.predict` and chooses nothing
 on a test split: where something is chosen, only the validation column may choose, and the test column is read
@@ -29,6 +30,10 @@ once. The studies:
 - `seeds`: two or more models of one recipe (different seeds), and the mean of their image scores.
 - `defects`: image AUROC and pixel AP per defect kind of an MVTec-layout test split (each kind against the normal
   test images), for one or more models: which kinds a recipe finds.
+- `memorisation`: whether a model scores the normal images it trained on lower than normal images it never saw
+  (its held-out training images and the validation split's normal images, or the test split's where there is no
+  validation split): the AUROC of unseen against trained-on normals is 50 for a model that learned the surface, not
+  its training set.
 """
 from __future__ import annotations
 import argparse, sys
@@ -278,13 +283,38 @@ def defects(a, models):
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
-STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds, defects)}
+def memorisation(a, models):
+    "Scores of the normal images each model trained on against normal images it never saw, and its validation image AUROC."
+    ds = open_dataset(a.data, a.category, "train", models[0].cfg.img_size)
+    split = "val" if _has_split(a.data, a.category, "val") else "test"
+    print(title(a, f"trained-on normal images against unseen ones (held out of training, and the {split} split's normal images)"))
+    print(f"| model | trained on | unseen | mean score, trained on / unseen | AUROC, unseen against trained on | {split} image AUROC |")
+    print("|---|---:|---:|---|---:|---:|")
+    for name, m in zip(a.models, models):
+        held = set(m.meta.get("held_out") or [])                                  # training images train_dsr never trained on
+        if not held: raise SystemExit(f"memorisation: {name} keeps no held-out training images in its config.json")
+        score = lambda idx: m.predict([ds[i]["image"] for i in idx], batch_size=16).score.numpy()
+        seen = score([i for i in range(len(ds)) if i not in held])
+        y, s, _, _ = _scored(m, a.data, a.category, split)
+        unseen = np.r_[score(sorted(held)), s[y == 0]]
+        auc = roc_auc(np.r_[np.zeros(len(seen)), np.ones(len(unseen))].astype(int), np.r_[seen, unseen])
+        print(f"| {name} | {len(seen)} | {len(unseen)} | {seen.mean():.3f} / {unseen.mean():.3f} | {100 * auc:.1f} | "
+              f"{100 * roc_auc(y, s):.1f} |")
+
+
+def _has_split(data, category, split) -> bool:
+    try: return len(open_dataset(data, category, split, 32)) > 0
+    except (DataError, FileNotFoundError, ValueError): return False
+
+
+STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds, defects,
+                                   memorisation)}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", choices=list(STUDIES))
-    p.add_argument("models", nargs="+", help="model folders or bundled names (seeds: two or more; defects: one or more)")
+    p.add_argument("models", nargs="+", help="model folders or bundled names (seeds: two or more; defects, memorisation: one or more)")
     p.add_argument("--data", required=True); p.add_argument("--category")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--kernels", default="1,3,5,7,11,15,21,31,45,63", help="kernel: the kernels to try")
@@ -292,7 +322,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="diagnose, colour: the probe's or the anomalies' seed")
     p.add_argument("--n", type=int, default=64, help="colour: training images to draw anomalies on")
     a = p.parse_args(argv)
-    if a.study not in ("seeds", "defects") and len(a.models) != 1: p.error(f"{a.study} studies one model")
+    if a.study not in ("seeds", "defects", "memorisation") and len(a.models) != 1: p.error(f"{a.study} studies one model")
     torch.set_num_threads(a.threads); torch.set_grad_enabled(False)
     STUDIES[a.study](a, [DSR.load(m).eval() for m in a.models])
 

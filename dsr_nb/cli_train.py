@@ -200,8 +200,7 @@ def parse_settings(items: list[str]) -> tuple[dict, dict]:
 
 def _train_config(args: argparse.Namespace, stored: dict | None = None, settings: dict | None = None) -> TrainConfig:
     "The preset's schedule, or the resumed run's (`stored`), changed by `--set`'s `settings` and the options given."
-    known = set(TrainConfig.__dataclass_fields__)
-    base = TrainConfig(**{k: v for k, v in stored.items() if k in known}) if stored else TrainConfig.for_preset(args.preset)
+    base = TrainConfig.stored(stored) if stored else TrainConfig.for_preset(args.preset)
     given = {"stage2_iters": args.iters2, "stage3_iters": args.iters3, "batch_size": args.batch_size,
              "anomalies": args.anomalies, "save_every": args.save_every}
     return base.replace(**(settings or {}), **{k: v for k, v in given.items() if v is not None})

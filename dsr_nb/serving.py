@@ -14,7 +14,8 @@ from .model import DSR, Prediction, UNFAMILIAR
 from .registry import read_meta, bundled_models, checkpoint_folders, resolve_model, is_hub_id
 from .official import official_models
 from .images import to_tensor_image, resize, resize_mask, DataError
-from .anomalies import AnomalyPlan, LEVELS, EXCLUDE_FRAC, sample_latent_anomalies
+from .anomalies import AnomalyPlan, LEVELS, sample_latent_anomalies
+from .train import TrainConfig
 from .streams import Streams
 from .devices import resolve_device
 from .pictures import (InputError, read_image, _upload_path, DISPLAY_SIDE, display_size, enlarge, to_uint8, _to_display, heat_overlay,
@@ -196,7 +197,8 @@ def inject_anomaly(model: DSR, image, mask: torch.Tensor, level: str = "both", s
     enc = vq.encode(vq.to_model_order(x))
     s = torch.tensor([float(strength)])
     plan = AnomalyPlan(torch.tensor([LEVELS.index(level)]), s, s.clone())
-    la = sample_latent_anomalies(vq, enc, m, plan, Streams.seeded(int(seed), 1, dev), exclude_frac=(model.meta.get("train") or {}).get("exclude_frac", EXCLUDE_FRAC))
+    exclude = TrainConfig.stored(model.meta.get("train")).exclude_frac              # the rank window the model trained with
+    la = sample_latent_anomalies(vq, enc, m, plan, Streams.seeded(int(seed), 1, dev), exclude_frac=exclude)
     rgb = lambda t: vq.to_model_order(t).clamp(0, 1)[0].float().cpu()
     clean, anomalous = rgb(vq.decode(enc.q_lo, enc.q_hi)), rgb(vq.decode(la.q_lo, la.q_hi))
     return Injection(clean, anomalous, la.mask[0, 0].float().cpu(), model.predict(anomalous))

@@ -29,15 +29,16 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'load_train_images', 'draw_batch',
-           'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step',
-           'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out', 'Optimisers', 'resume_from', 'distributed',
-           'train_dsr', 'learned']
+__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'FLIPS', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'random_flip',
+           'load_train_images', 'draw_batch', 'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss',
+           'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out',
+           'Optimisers', 'resume_from', 'distributed', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 TINY_ANOMALIES = "image"             # the tiny schedule's stage-2 anomalies: pictures pasted in image space (see "Why the tiny
                                      # default pastes pictures"); the paper preset keeps DSR's latent rank window ("latent")
+FLIPS = {"none": 0, "mirror": 2, "square": 3}   # TrainConfig.flips → how many of random_flip's flips it draws
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -50,6 +51,8 @@ class TrainConfig:
     warmup_iters: int = 0            # stage 2's learning rate rises linearly from lr/warmup_iters to lr over these iterations
     rot_prob2: float = 0.4           # probability of a random rotation (±90°) in stage 2
     rot_prob3: float = 0.3           # ... and in stage 3
+    flips: str = "none"              # random flips of the training images in both stages (FLIPS): "mirror" (left-right, up-down),
+                                     # "square" (also across the diagonal); "none", as the authors
     p_anomalous: float = 0.5         # fraction of training images that get an anomaly
     strength_min: float = STRENGTH_MIN   # latent anomalies: strength s ~ U[strength_min, 1) (chapter 07)
     exclude_frac: float = EXCLUDE_FRAC   # latent anomalies: λ_s, the fraction of nearest codes never drawn (chapter 07)
@@ -79,6 +82,7 @@ class TrainConfig:
             raise ValueError("iteration counts cannot be negative")
         if self.paste_procedural < 0: raise ValueError(f"paste_procedural counts textures; got {self.paste_procedural}")
         if not 0 <= self.paste_own <= 1: raise ValueError(f"paste_own is a share in [0, 1], got {self.paste_own}")
+        if self.flips not in FLIPS: raise ValueError(f"flips must be one of {', '.join(map(repr, FLIPS))}, got {self.flips!r}")
         if self.paste_own and self.anomalies != "image":
             raise ValueError(f"paste_own cuts pasted crops from the training images of anomalies 'image'; anomalies is {self.anomalies!r}")
 
@@ -95,6 +99,12 @@ class TrainConfig:
     def for_preset(cls, name: str) -> TrainConfig:
         "The schedule that goes with a model preset."
         return cls.tiny() if name == "tiny" else cls.paper()
+
+    @classmethod
+    def stored(cls, settings: dict | None) -> TrainConfig:
+        "The schedule a model's `config.json` keeps (`meta['train']`): keys this version does not know are dropped, missing ones take `paper()`'s values."
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in (settings or {}).items() if k in known})
 
     def replace(self, **kw) -> TrainConfig: return replace(self, **kw)
 
@@ -122,6 +132,20 @@ def random_rotate(x: torch.Tensor, p: float, rng: Streams | None = None, max_deg
     return x, masks
 
 
+_FLIP_OPS = (lambda t: t.flip(-1), lambda t: t.flip(-2), lambda t: rearrange(t, "b c h w -> b c w h"))   # left-right, up-down, diagonal
+
+def random_flip(x: torch.Tensor, flips: str = "square", rng: Streams | None = None) -> torch.Tensor:
+    "Flip each square image of x (B×C×S×S), drawn from `rng`: each of the first `FLIPS[flips]` of `_FLIP_OPS` with probability ½."
+    n = FLIPS[flips]
+    if n == 0: return x
+    r = Streams.check(rng, x.shape[0], "random_flip").uniform("flip", 3, device="cpu") < 0.5   # b×3 bool: which flips
+    x = x.clone()
+    for k, op in enumerate(_FLIP_OPS[:n]):
+        d = r[:, k].nonzero().squeeze(1).to(x.device)
+        if len(d): x[d] = op(x[d])
+    return x
+
+
 def load_train_images(dataset, progress: bool = True) -> torch.Tensor:
     "All images of a data set as one uint8 tensor N×3×S×S (RGB), read once."
     if len(dataset) == 0: raise ValueError("the training set is empty")
@@ -129,12 +153,12 @@ def load_train_images(dataset, progress: bool = True) -> torch.Tensor:
     return torch.stack(imgs)
 
 # %% ../nbs/11_train.ipynb #cc33ade0
-def draw_batch(images: torch.Tensor, rng: Streams, p_rot: float, device="cpu") -> torch.Tensor:
-    "One training image per stream of `rng` from `images` (uint8 N×3×S×S), rotated with probability p_rot → b×3×S×S in [0, 1]."
+def draw_batch(images: torch.Tensor, rng: Streams, p_rot: float, device="cpu", flips: str = "none") -> torch.Tensor:
+    "One training image per stream of `rng` from `images` (uint8 N×3×S×S), flipped (`random_flip`), rotated with probability p_rot → b×3×S×S in [0, 1]."
     N = images.shape[0]
     idx = (rng.uniform("pick", device="cpu") * N).long().clamp(max=N - 1)     # b, on the host
     x = images[idx].to(device).float() / 255                                  # b×3×S×S, RGB
-    return random_rotate(x, p_rot, rng)
+    return random_rotate(random_flip(x, flips, rng), p_rot, rng)
 
 # %% ../nbs/11_train.ipynb #2d325577
 def init_weights(module: nn.Module) -> None:
@@ -392,7 +416,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
                 stage = 2 if it < tcfg.stage2_iters else 3
                 if it == 0 and stage == 2: diagnostics(0)                             # the untrained model
                 rng = Streams.for_batch(seed, it, range(rank * b, (rank + 1) * b), dev)
-                x = draw_batch(images, rng, tcfg.rot_prob2 if stage == 2 else tcfg.rot_prob3, dev)
+                x = draw_batch(images, rng, tcfg.rot_prob2 if stage == 2 else tcfg.rot_prob3, dev, tcfg.flips)
                 x = model.vq.to_model_order(x)                                          # b×3×S×S
                 if stage == 2:
                     lr = opts.opt2.param_groups[0]["lr"]

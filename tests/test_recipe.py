@@ -45,6 +45,8 @@ def test_tiny_default_pastes_pictures_paper_keeps_the_rank_window():
     assert (TrainConfig.tiny().stage2_iters, TrainConfig.tiny().stage3_iters) == (1100, 200)
     # the pasted pictures are foreign ones only: crops of the training images themselves cost ELPV mono 2.6 points
     assert (TrainConfig.tiny().paste_own, TrainConfig.tiny().paste_procedural, TrainConfig.tiny().grey_pastes) == (0.0, 0, False)
+    # no flips in either preset (the authors' augmentation: rotation only; flips gave nothing measurable, docs/records.md)
+    assert (TrainConfig.tiny().flips, TrainConfig.paper().flips) == ("none", "none")
 
 
 def test_help_says_which_preset_uses_what(env, work):
