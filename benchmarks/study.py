@@ -6,7 +6,7 @@
     python benchmarks/study.py thresholds runs/weave --data synthetic --category weave
     python benchmarks/study.py thresholds runs/ho-marble --data ~/.cache/dsr_nb/heldout --category marble
     python benchmarks/study.py seeds runs/poly-s0 runs/poly-s1 --data elpv --category poly
-    python benchmarks/study.py memorisation runs/noise-s0 runs/noise-flips-s0 --data synthetic --category noise
+    python benchmarks/study.py memorisation runs/C-noise-s0 runs/H2-noise-s0 --data synthetic --category noise
 
 MODEL is a model folder or a bundled name. Every study scores whole splits with `DSR.predict` and chooses nothing
 on a test split: where something is chosen, only the validation column may choose, and the test column is read
@@ -285,8 +285,10 @@ def defects(a, models):
 
 def memorisation(a, models):
     "Scores of the normal images each model trained on against normal images it never saw, and its validation image AUROC."
-    ds = open_dataset(a.data, a.category, "train", models[0].cfg.img_size)
-    split = "val" if _has_split(a.data, a.category, "val") else "test"
+    size = models[0].cfg.img_size
+    ds = open_dataset(a.data, a.category, "train", size)
+    try: open_dataset(a.data, a.category, "val", size); split = "val"                  # as evaluate.validation_metrics asks
+    except DataError: split = "test"
     print(title(a, f"trained-on normal images against unseen ones (held out of training, and the {split} split's normal images)"))
     print(f"| model | trained on | unseen | mean score, trained on / unseen | AUROC, unseen against trained on | {split} image AUROC |")
     print("|---|---:|---:|---|---:|---:|")
@@ -300,11 +302,6 @@ def memorisation(a, models):
         auc = roc_auc(np.r_[np.zeros(len(seen)), np.ones(len(unseen))].astype(int), np.r_[seen, unseen])
         print(f"| {name} | {len(seen)} | {len(unseen)} | {seen.mean():.3f} / {unseen.mean():.3f} | {100 * auc:.1f} | "
               f"{100 * roc_auc(y, s):.1f} |")
-
-
-def _has_split(data, category, split) -> bool:
-    try: return len(open_dataset(data, category, split, 32)) > 0
-    except (DataError, FileNotFoundError, ValueError): return False
 
 
 STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds, defects,

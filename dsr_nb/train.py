@@ -38,7 +38,7 @@ __all__ = ['TINY_LR', 'TINY_ANOMALIES', 'FLIPS', 'TrainConfig', 'stage2_lr_facto
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 TINY_ANOMALIES = "image"             # the tiny schedule's stage-2 anomalies: pictures pasted in image space (see "Why the tiny
                                      # default pastes pictures"); the paper preset keeps DSR's latent rank window ("latent")
-FLIPS = {"none": 0, "mirror": 2, "square": 3}   # TrainConfig.flips → how many of random_flip's flips it draws
+FLIPS = {"none": 0, "mirror": 2, "square": 3}   # TrainConfig.flips → how many of random_flip's flips (in order) it may apply
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -134,7 +134,7 @@ def random_rotate(x: torch.Tensor, p: float, rng: Streams | None = None, max_deg
 
 _FLIP_OPS = (lambda t: t.flip(-1), lambda t: t.flip(-2), lambda t: rearrange(t, "b c h w -> b c w h"))   # left-right, up-down, diagonal
 
-def random_flip(x: torch.Tensor, flips: str = "square", rng: Streams | None = None) -> torch.Tensor:
+def random_flip(x: torch.Tensor, flips: str, rng: Streams | None = None) -> torch.Tensor:
     "Flip each square image of x (B×C×S×S), drawn from `rng`: each of the first `FLIPS[flips]` of `_FLIP_OPS` with probability ½."
     n = FLIPS[flips]
     if n == 0: return x
