@@ -90,8 +90,10 @@ def test_without_validation_split_thresholds_come_from_held_out_normals(env, wor
     held = held_out_images(model, train)
     assert len(held) == 3 and len(set(meta["held_out"])) == 3
     thr = normal_thresholds(model, held)
-    assert abs(thr["image_threshold"] - meta["image_threshold"]) < 1e-6
-    assert abs(thr["pixel_threshold"] - meta["pixel_threshold"]) < 1e-6
+    # recomputed in this process, not the training one: a near tie between two codes may quantize the other way and
+    # move a score by a few 1e-4 (seen with the 12,000-step stage 1); another rule would be off by far more
+    assert abs(thr["image_threshold"] - meta["image_threshold"]) < 1e-3
+    assert abs(thr["pixel_threshold"] - meta["pixel_threshold"]) < 1e-3
     assert meta["metrics"]["image_f1_at_threshold"] is not None      # the test split is measured at that threshold
 
 
