@@ -9,6 +9,7 @@ from interrupt import ctrl_c_after_first_checkpoint
 import torch
 
 from dsr_nb.model import DSR
+from dsr_nb.corpora import SKIMAGE_ALL
 from dsr_nb.pretrain import load_vqvae
 
 torch.set_num_threads(1)
@@ -244,10 +245,13 @@ def test_pretrain_on_the_general_corpus(work, env):
 
 
 def test_pretrain_continues_on_the_broad_corpus(work, env):
-    "From the bundled VQ-VAE, on the broad corpus plus a data set's train split, with lo-level-only crops."
-    r = ok(dsr_nb(env, work, "pretrain", "--steps", "2", "--batch-size", "4", "--corpus", "broad", "--with-train",
-                  "synthetic:wood", "--init", "bundled", "--hi-dropout", "0.5", "--out", "vq_broad", "--device", "cpu", "-q"))
-    assert "the broad corpus + synthetic:wood (train split)" in r.stdout, r.stdout
+    "From the bundled VQ-VAE, on the broad corpus (8 procedural textures) plus a data set's train split, with lo-level-only crops."
+    r = ok(dsr_nb(env, work, "pretrain", "--steps", "2", "--batch-size", "4", "--corpus", "broad", "--procedural", "8",
+                  "--with-train", "synthetic:wood", "--init", "bundled", "--hi-dropout", "0.5", "--out", "vq_broad",
+                  "--device", "cpu", "-q"))
+    assert "the broad corpus (8 procedural textures) + synthetic:wood (train split)" in r.stdout, r.stdout
+    n_wood = len(list(next((work / "cache" / "synthetic").glob("*/wood/train/good")).iterdir()))
+    assert f"{len(SKIMAGE_ALL) + 8 + n_wood} images" in r.stdout, r.stdout     # photographs + 8 textures + wood's train split
     meta = json.loads((work / "vq_broad" / "config.json").read_text())["meta"]
     assert (meta["init"], meta["hi_dropout"], meta["step"]) == ("bundled", 0.5, 2)
     assert load_vqvae(work / "vq_broad").cfg.name == "tiny"
@@ -269,6 +273,8 @@ ERRORS = {   # name: (arguments, given the scratch folder and the trained model;
     "hi-dropout out of range": (lambda w, m: ["pretrain", "--steps", "3", "--hi-dropout", "1", "--out", w / "x"], "--hi-dropout must be in"),
     "with-train without the broad corpus": (lambda w, m: ["pretrain", "--steps", "3", "--with-train", "elpv", "--out", w / "x"],
                                             "give --corpus broad"),
+    "procedural textures without the broad corpus": (lambda w, m: ["pretrain", "--steps", "3", "--procedural", "10", "--out", w / "x"],
+                                                     "give --corpus broad"),
     "eval without a test split": (lambda w, m: ["eval", "--model", m, "--data", w / "plain", "--out", w / "x"], "no test split"),
     "--set without a value": (lambda w, m: ["train", "--data", "synthetic", "--set", "lr", "--out", w / "x"], "--set takes KEY=VALUE"),
     "--set out of range": (lambda w, m: ["train", "--data", "synthetic", "--set", "ema=1", "--out", w / "x"], "ema must be in [0, 1)"),
