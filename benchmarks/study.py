@@ -30,6 +30,10 @@ once. The studies:
 - `seeds`: two or more models of one recipe (different seeds), and the mean of their image scores.
 - `defects`: image AUROC and pixel AP per defect kind of an MVTec-layout test split (each kind against the normal
   test images), for one or more models: which kinds a recipe finds.
+- `combined`: DSR's map plus stage 1's reconstruction error abs(x − I_gen), each standardised by its pixels on the
+  model's held-out normal training images (from `--norm-data`, default `--data`), summed; image AUROC and pixel AP
+  of DSR, of the error alone and of the sum, on the validation and test splits that exist (draw a third split with
+  `make_synthetic(..., seed=2)` and give it as `--data`, the model's own data as `--norm-data`).
 - `memorisation`: whether a model scores the normal images it trained on lower than normal images it never saw
   (its held-out training images and the validation split's normal images, or the test split's where there is no
   validation split): the AUROC of unseen against trained-on normals is 50 for a model that learned the surface, not
@@ -304,8 +308,36 @@ def memorisation(a, models):
               f"{100 * roc_auc(y, s):.1f} |")
 
 
+def _two_maps(model, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    "DSR's anomaly map, stage 1's error abs(x − I_gen) (the mean over RGB), both N×S×S, and DSR's image scores (N,)."
+    p = model.predict(images, batch_size=16)
+    return p.anomaly_map, (images - p.recon_general).abs().mean(1), p.score.numpy()
+
+
+def combined(a, models):
+    from dsr_nb.evaluate import held_out_images
+    model, k = models[0], models[0].cfg.score_kernel
+    size = model.cfg.img_size
+    held = held_out_images(model, open_dataset(a.norm_data or a.data, a.category, "train", size))
+    if held is None: raise SystemExit("combined: the model held out no training image to standardise with")
+    stats = [(m.mean(), m.std()) for m in _two_maps(model, held)[:2]]             # per map: its pixels on held-out normals
+    print(title(a, f"DSR's map + stage 1's error, standardised on {len(held)} held-out normal training images"))
+    print("| split | images | score | image AUROC | pixel AP |\n|---|---:|---|---:|---:|")
+    for split in ("val", "test"):
+        try: ds = open_dataset(a.data, a.category, split, size)
+        except DataError: continue
+        items = [ds[i] for i in range(len(ds))]
+        x, y = torch.stack([it["image"] for it in items]), np.asarray(ds.labels)
+        truth = (np.stack([it["mask"][0].numpy() > 0.5 for it in items]).ravel() if getattr(ds, "has_masks", False) else None)
+        dsr, rec, dsr_score = _two_maps(model, x)                                   # N×S×S, N×S×S, (N,)
+        both = (dsr - stats[0][0]) / stats[0][1] + (rec - stats[1][0]) / stats[1][1]
+        for name, m, s_img in (("DSR", dsr, dsr_score), ("stage-1 error", rec, peak_score(rec, k)),
+                               ("DSR + stage-1 error (M)", both, peak_score(both, k))):
+            ap = f"{100 * average_precision(truth, m.numpy().ravel()):.1f}" if truth is not None else "–"
+            print(f"| {split} | {len(y)} | {name} | {100 * roc_auc(y, s_img):.1f} | {ap} |")
+
 STUDIES = {f.__name__: f for f in (kernel, flips, position, thresholds, reconstructions, diagnose, colour, seeds, defects,
-                                   memorisation)}
+                                   memorisation, combined)}
 
 
 def main(argv=None):
@@ -318,6 +350,7 @@ def main(argv=None):
     p.add_argument("--figure", help="reconstructions: save the lowest-scored defective images here")
     p.add_argument("--seed", type=int, default=0, help="diagnose, colour: the probe's or the anomalies' seed")
     p.add_argument("--n", type=int, default=64, help="colour: training images to draw anomalies on")
+    p.add_argument("--norm-data", help="combined: the data whose train split the model held normal images out of (default: --data)")
     a = p.parse_args(argv)
     if a.study not in ("seeds", "defects", "memorisation") and len(a.models) != 1: p.error(f"{a.study} studies one model")
     torch.set_num_threads(a.threads); torch.set_grad_enabled(False)
