@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from einops import rearrange
 
 # %% auto #0
-__all__ = ['SKIMAGE_LICENCES', 'SKIMAGE_UNSTATED', 'SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'general_corpus', 'procedural_textures',
-           'broad_corpus', 'random_crops']
+__all__ = ['SKIMAGE_LICENCES', 'SKIMAGE_UNSTATED', 'SKIMAGE_SAMPLES', 'SKIMAGE_ALL', 'N_PROCEDURAL', 'general_corpus',
+           'procedural_textures', 'broad_corpus', 'random_crops']
 
 # %% ../nbs/06a_corpora.ipynb #0b0e4d10
 # What scikit-image's docstring of each sample says of its licence (scikit-image 0.26). A picture enters a corpus
@@ -93,9 +93,10 @@ def procedural_textures(n: int, size: int = 256, seed: int = 0) -> list[torch.Te
 
 
 SKIMAGE_ALL = SKIMAGE_SAMPLES + ["horse", "microaneurysms"]
+N_PROCEDURAL = 96                   # procedural textures in the broad corpus (`dsr-nb pretrain --procedural`)
 
 
-def broad_corpus(extra: list[torch.Tensor] | None = None, n_procedural: int = 96, shares=(0.5, 0.25, 0.25),
+def broad_corpus(extra: list[torch.Tensor] | None = None, n_procedural: int = N_PROCEDURAL, shares=(0.5, 0.25, 0.25),
                  seed: int = 0) -> tuple[list[torch.Tensor], torch.Tensor]:
     "(images, weights): every offline scikit-image sample, procedural textures and `extra` images, with `shares` of the crops."
     groups = [general_corpus(SKIMAGE_ALL), procedural_textures(n_procedural, 256, seed), list(extra or [])]
