@@ -129,13 +129,19 @@ def position(a, models):
     print(val_test_table(scores, labels, "score"))
 
 
+def _split(data, category, split, size) -> tuple[torch.Tensor, np.ndarray, np.ndarray | None]:
+    "One split's images (N×3×S×S), labels (N,) and pixel labels (N·S·S,; None without masks)."
+    ds = open_dataset(data, category, split, size)
+    items = [ds[i] for i in range(len(ds))]
+    masks = (np.stack([it["mask"][0].numpy() > 0.5 for it in items]).ravel() if getattr(ds, "has_masks", False) else None)
+    return torch.stack([it["image"] for it in items]), np.asarray(ds.labels), masks
+
+
 def _scored(model, data, category, split):
     "(labels, image scores, pixel labels or None, map values) of one split."
-    ds = open_dataset(data, category, split, model.cfg.img_size)
-    items = [ds[i] for i in range(len(ds))]
-    pred = model.predict([it["image"] for it in items], batch_size=16)
-    masks = (np.stack([it["mask"][0].numpy() > 0.5 for it in items]).ravel() if getattr(ds, "has_masks", False) else None)
-    return np.asarray(ds.labels), pred.score.numpy(), masks, pred.anomaly_map.numpy().ravel()
+    x, y, masks = _split(data, category, split, model.cfg.img_size)
+    pred = model.predict(x, batch_size=16)
+    return y, pred.score.numpy(), masks, pred.anomaly_map.numpy().ravel()
 
 
 def thresholds(a, models):
@@ -324,11 +330,8 @@ def combined(a, models):
     print(title(a, f"DSR's map + stage 1's error, standardised on {len(held)} held-out normal training images"))
     print("| split | images | score | image AUROC | pixel AP |\n|---|---:|---|---:|---:|")
     for split in ("val", "test"):
-        try: ds = open_dataset(a.data, a.category, split, size)
+        try: x, y, truth = _split(a.data, a.category, split, size)
         except DataError: continue
-        items = [ds[i] for i in range(len(ds))]
-        x, y = torch.stack([it["image"] for it in items]), np.asarray(ds.labels)
-        truth = (np.stack([it["mask"][0].numpy() > 0.5 for it in items]).ravel() if getattr(ds, "has_masks", False) else None)
         dsr, rec, dsr_score = _two_maps(model, x)                                   # N×S×S, N×S×S, (N,)
         both = (dsr - stats[0][0]) / stats[0][1] + (rec - stats[1][0]) / stats[1][1]
         for name, m, s_img in (("DSR", dsr, dsr_score), ("stage-1 error", rec, peak_score(rec, k)),

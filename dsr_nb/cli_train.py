@@ -87,7 +87,7 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
                         "sample and procedural textures) (default: general)")
     p.add_argument("--with-train", action="append", default=[], metavar="DATA[:CATEGORY]",
                    help="with --corpus broad: add the train split of a data set (e.g. elpv:all); repeatable")
-    p.add_argument("--procedural", type=count(1), default=N_PROCEDURAL, metavar="N",
+    p.add_argument("--procedural", type=count(1), metavar="N",
                    help=f"with --corpus broad: how many random procedural textures it holds (default: {N_PROCEDURAL})")
     p.add_argument("--init", metavar="DIR", help="start from this VQ-VAE checkpoint ('bundled': the preset's) instead of random weights")
     p.add_argument("--hi-dropout", type=float, default=0.0, metavar="P",
@@ -110,7 +110,7 @@ def _run_pretrain(args: argparse.Namespace) -> None:
     if args.steps <= 0: raise CLIError(f"--steps must be positive, got {args.steps}")
     if not 0 <= args.hi_dropout < 1: raise CLIError(f"--hi-dropout must be in [0, 1), got {args.hi_dropout}")
     if args.with_train and args.corpus != "broad": raise CLIError("--with-train adds to the broad corpus: give --corpus broad")
-    if args.procedural != N_PROCEDURAL and args.corpus != "broad": raise CLIError("--procedural sizes the broad corpus: give --corpus broad")
+    if args.procedural and args.corpus != "broad": raise CLIError("--procedural sizes the broad corpus: give --corpus broad")
     stored = prepare_out(out, "vqvae", cfg, args.resume, args.overwrite) or {}
     batch_size = args.batch_size or stored.get("batch_size", 16)
     seed = args.seed if args.seed is not None else stored.get("seed", 0)
@@ -129,8 +129,8 @@ def _run_pretrain(args: argparse.Namespace) -> None:
                 data, _, category = spec.partition(":")
                 ds = open_dataset(data, category or None, "train", cfg.img_size)
                 extra += [ds[i]["image"] for i in range(len(ds))]
-            images, weights = broad_corpus(extra, n_procedural=args.procedural)
-            source = ("the broad corpus" + (f" ({args.procedural} procedural textures)" if args.procedural != N_PROCEDURAL else "")
+            images, weights = broad_corpus(extra, n_procedural=args.procedural or N_PROCEDURAL)
+            source = ("the broad corpus" + (f" ({args.procedural} procedural textures)" if args.procedural else "")
                       + "".join(f" + {s} (train split)" for s in args.with_train))
     except ImportError as e: raise CLIError(str(e)) from None
     meta = {"corpus": source, "hi_dropout": args.hi_dropout, **({"init": args.init} if args.init else {})}
