@@ -255,6 +255,15 @@ def test_pretrain_continues_on_the_broad_corpus(work, env):
     meta = json.loads((work / "vq_broad" / "config.json").read_text())["meta"]
     assert (meta["init"], meta["hi_dropout"], meta["step"]) == ("bundled", 0.5, 2)
     assert load_vqvae(work / "vq_broad").cfg.name == "tiny"
+    same = ["pretrain", "--steps", "3", "--corpus", "broad", "--procedural", "8", "--with-train", "synthetic:wood",
+            "--hi-dropout", "0.5", "--out", "vq_broad", "--device", "cpu", "-q", "--resume"]
+    r = dsr_nb(env, work, *[a for a in same if a != "8" and a != "--procedural"])      # another corpus: refused
+    assert r.returncode == 2 and "was trained on the broad corpus (8 procedural textures)" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    r = dsr_nb(env, work, *[a if a != "0.5" else "0.25" for a in same])                # another hi-dropout: refused
+    assert r.returncode == 2 and "with --hi-dropout 0.5; resume it with the same options" in r.stderr, r.stderr
+    ok(dsr_nb(env, work, *same))                                                        # the same options: continues
+    assert json.loads((work / "vq_broad" / "config.json").read_text())["meta"]["step"] == 3
 
 
 ERRORS = {   # name: (arguments, given the scratch folder and the trained model; what the message says)
