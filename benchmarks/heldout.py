@@ -18,7 +18,7 @@ synthetic data set draws weave, wood and noise with scratches, stains, holes and
 Images are 256×256 (a model resizes them); train/good holds 80 normal images, test 30 normal and 32 defective
 (8 of each kind), with exact masks. There is no validation split: thresholds come from held-out training images.
 """
-import argparse, json, shutil
+import argparse, json, shutil, sys
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFilter
 CATEGORIES = ("labyrinth", "brushed", "terrain", "marble")
 DEFECTS = ("crack", "smudge", "particles", "misplaced")
 VERSION = 1
+SEED_BASE = 1000     # the random streams of category i start from [seed, SEED_BASE + i]
 S = 256
 
 
@@ -162,31 +163,35 @@ def _png(a, path):
     Image.fromarray(np.round(a * 255).astype(np.uint8)).save(path, compress_level=1)
 
 
-def write(root, category, n_train=80, n_good=30, n_per_defect=8, seed=0) -> Path:
+def write(root, category, n_train=80, n_good=30, n_per_defect=8, seed=0, suite=None) -> Path:
     "Write one category in the MVTec layout under root/category (reused if already written with these settings)."
-    params = dict(category=category, n_train=n_train, n_good=n_good, n_per_defect=n_per_defect, seed=seed, version=VERSION, size=S)
+    suite = suite or sys.modules[__name__]           # or another suite module with the same names (benchmarks/transfer.py)
+    params = dict(category=category, n_train=n_train, n_good=n_good, n_per_defect=n_per_defect, seed=seed,
+                  version=suite.VERSION, size=S)
     out = Path(root).expanduser() / category
     marker = out / ".heldout.json"
     if marker.is_file() and json.loads(marker.read_text()) == params: return out
     shutil.rmtree(out, ignore_errors=True)
-    cid = CATEGORIES.index(category)
-    rng_for = lambda *ids: np.random.default_rng([seed, 1000 + cid, *ids])
+    cid = suite.CATEGORIES.index(category)
+    rng_for = lambda *ids: np.random.default_rng([seed, suite.SEED_BASE + cid, *ids])
     (out / "train" / "good").mkdir(parents=True); (out / "test" / "good").mkdir(parents=True)
-    for i in range(n_train): _png(surface(rng_for(0, i), category), out / "train" / "good" / f"{i:03d}.png")
-    for i in range(n_good): _png(surface(rng_for(1, i), category), out / "test" / "good" / f"{i:03d}.png")
-    for k, kind in enumerate(DEFECTS):
+    for i in range(n_train): _png(suite.surface(rng_for(0, i), category), out / "train" / "good" / f"{i:03d}.png")
+    for i in range(n_good): _png(suite.surface(rng_for(1, i), category), out / "test" / "good" / f"{i:03d}.png")
+    for k, kind in enumerate(suite.DEFECTS):
         for sub in ("test", "ground_truth"): (out / sub / kind).mkdir(parents=True)
         for i in range(n_per_defect):
             rng = rng_for(2 + k, i)
-            bad, mask = defect(rng, surface(rng, category), kind)
+            bad, mask = suite.defect(rng, suite.surface(rng, category), kind)
             _png(bad, out / "test" / kind / f"{i:03d}.png")
             _png(mask.astype(np.float32), out / "ground_truth" / kind / f"{i:03d}_mask.png")
     marker.write_text(json.dumps(params, indent=1) + "\n")
     return out
 
 
-def contact_sheet(root, path):
+def contact_sheet(root, path, suite=None):
     "One row per category: two normal images, then one of each defect with its mask outlined."
+    suite = suite or sys.modules[__name__]
+    CATEGORIES, DEFECTS = suite.CATEGORIES, suite.DEFECTS
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(CATEGORIES), 6, figsize=(12, 2.1 * len(CATEGORIES)))
@@ -203,15 +208,16 @@ def contact_sheet(root, path):
     fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="~/.cache/dsr_nb/heldout", help="root folder (default: ~/.cache/dsr_nb/heldout)")
-    p.add_argument("--categories", nargs="+", default=list(CATEGORIES), choices=CATEGORIES)
+def main(argv=None, suite=None, default_out="~/.cache/dsr_nb/heldout"):
+    suite = suite or sys.modules[__name__]
+    p = argparse.ArgumentParser(description=suite.__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=default_out, help=f"root folder (default: {default_out})")
+    p.add_argument("--categories", nargs="+", default=list(suite.CATEGORIES), choices=suite.CATEGORIES)
     p.add_argument("--show", metavar="PNG", help="also write a contact sheet of the suite")
     a = p.parse_args(argv)
     root = Path(a.out).expanduser()
-    for c in a.categories: print(write(root, c))
-    if a.show: contact_sheet(root, a.show); print("contact sheet:", a.show)
+    for c in a.categories: print(write(root, c, suite=suite))
+    if a.show: contact_sheet(root, a.show, suite); print("contact sheet:", a.show)
 
 
 if __name__ == "__main__":
