@@ -133,12 +133,10 @@ def _run_pretrain(args: argparse.Namespace) -> None:
             source = ("the broad corpus" + (f" ({args.procedural} procedural textures)" if args.procedural else "")
                       + "".join(f" + {s} (train split)" for s in args.with_train))
     except ImportError as e: raise CLIError(str(e)) from None
-    if args.resume:   # another corpus or hi-dropout would change what the resumed run learns, and its meta would hide it
-        for key, now in (("corpus", source), ("hi_dropout", args.hi_dropout)):
-            if key in stored and stored[key] != now:
-                raise CLIError(f"{out} was trained on {stored['corpus']} with --hi-dropout {stored.get('hi_dropout', 0)}; "
-                               f"resume it with the same options (this command gives {source} with --hi-dropout "
-                               f"{args.hi_dropout})")
+    was = (stored.get("corpus", source), stored.get("hi_dropout", args.hi_dropout))   # what the stored run does not say: as given
+    if args.resume and was != (source, args.hi_dropout):   # another corpus or hi-dropout would change what it learns, unseen
+        raise CLIError(f"{out} was trained on {was[0]} with --hi-dropout {was[1]}; resume it with the same options "
+                       f"(this command gives {source} with --hi-dropout {args.hi_dropout})")
     meta = {"corpus": source, "hi_dropout": args.hi_dropout, **({"init": args.init} if args.init else {})}
     model, log = pretrain(cfg, images, args.steps, batch_size, out=out, save_every=args.save_every,
                           resume=args.resume, seed=seed, device=args.device, progress=not args.quiet,
