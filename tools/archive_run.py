@@ -28,6 +28,7 @@ def archive(run: Path, to: Path) -> Path:
     dst = to / run.name
     shutil.rmtree(dst, ignore_errors=True); dst.mkdir(parents=True)
     record = {k: meta[k] for k in KEEP if k in meta}
+    if "command" in record: record["command"] = record["command"].replace(f"{ROOT}/", "")   # --out inside the checkout: as any clone names it
     record.update(archived=time.strftime("%Y-%m-%d"), commit=commit())
     (dst / "config.json").write_text(json.dumps({"meta": record}, indent=1) + "\n")
     for src in ("eval/comparison.md", "eval/metrics.md", "diagnostics.csv", "training.png"):
