@@ -157,6 +157,13 @@ PRETRAIN = Subcommand(
     _pretrain_arguments, run_pretrain)
 
 # %% ../nbs/13a_cli_train.ipynb #b406ac82
+def _minutes(text: str) -> float:
+    "An argparse `type`: a time budget in minutes, 0 for none."
+    try: v = float(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not 0 <= v < float("inf"): raise argparse.ArgumentTypeError(f"must be 0 (no budget) or a positive number of minutes, got {text}")
+    return v
+
 def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="synthetic, elpv, an MVTec-layout root (with --category), a category folder, or a folder of normal images")
     p.add_argument("--category", help="the category: weave, wood or noise for synthetic (default weave); mono, poly or all for elpv (default mono); "
@@ -171,6 +178,10 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"stage-2 iterations (default: the preset's, tiny {tiny.stage2_iters}, paper {paper.stage2_iters})")
     p.add_argument("--iters3", type=count(0), metavar="N",
                    help=f"stage-3 iterations (default: the preset's, tiny {tiny.stage3_iters}, paper {paper.stage3_iters})")
+    p.add_argument("--minutes", type=_minutes, metavar="M",
+                   help=f"time budget: where this machine is too slow for the schedule, shorten both stages to end within M "
+                        f"minutes, never lengthen them; 0: none (default: the preset's, tiny {tiny.minutes:g}, paper none; "
+                        f"none when --iters2 or --iters3 is given)")
     p.add_argument("--batch-size", type=count(1), metavar="B", help="images per iteration, all processes together under torchrun (default: 8)")
     p.add_argument("--anomalies", choices=ANOMALY_SOURCES, help="stage-2 anomalies: latent (the paper's rank window), uniform (random codes), "
                    "mixed (per image either), texture (a foreign picture's codes) or image (pictures pasted in image space) "
@@ -188,7 +199,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                         "e.g. --set lr=5e-4 --set ema=0.999")
 
 FLAG_FIELDS = {"stage2_iters": "--iters2", "stage3_iters": "--iters3", "batch_size": "--batch-size",
-               "anomalies": "--anomalies", "save_every": "--save-every", "name": "--preset"}
+               "anomalies": "--anomalies", "save_every": "--save-every", "minutes": "--minutes", "name": "--preset"}
 STAGE1_FIELDS = (*VQ_FIELDS, "commitment", "ema_decay", "ema_eps", "channel_order")   # fixed by the stage-1 VQ-VAE
 SETTABLE = sorted((set(DSRConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)) - set(FLAG_FIELDS) - set(STAGE1_FIELDS))
 
@@ -211,7 +222,11 @@ def _train_config(args: argparse.Namespace, stored: dict | None = None, settings
     base = TrainConfig.stored(stored) if stored else TrainConfig.for_preset(args.preset)
     given = {"stage2_iters": args.iters2, "stage3_iters": args.iters3, "batch_size": args.batch_size,
              "anomalies": args.anomalies, "save_every": args.save_every}
-    return base.replace(**(settings or {}), **{k: v for k, v in given.items() if v is not None})
+    tcfg = base.replace(**(settings or {}), **{k: v for k, v in given.items() if v is not None})
+    if args.minutes is not None: return tcfg.replace(minutes=args.minutes or None)    # 0: no budget
+    if not stored and (args.iters2 is not None or args.iters3 is not None):
+        return tcfg.replace(minutes=None)                                           # the iterations asked for are trained
+    return tcfg
 
 def _data_ref(data: str) -> str:
     "How the meta records --data: the names as they are, folders as absolute paths."

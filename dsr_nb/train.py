@@ -29,15 +29,17 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'FLIPS', 'TrainConfig', 'stage2_lr_factor', 'random_rotate', 'random_flip',
-           'load_train_images', 'draw_batch', 'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss',
-           'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out',
-           'Optimisers', 'resume_from', 'distributed', 'train_dsr', 'learned']
+__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TINY_MINUTES', 'FLIPS', 'STAGE3_COST', 'BUDGET_SHARE', 'PLAN_AFTER', 'PLAN_AFTER_3',
+           'TrainConfig', 'stage2_lr_factor', 'fit_schedule', 'random_rotate', 'random_flip', 'load_train_images',
+           'draw_batch', 'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss',
+           'stage3_step', 'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out', 'Optimisers', 'resume_from',
+           'distributed', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
 TINY_ANOMALIES = "image"             # the tiny schedule's stage-2 anomalies: pictures pasted in image space (see "Why the tiny
                                      # default pastes pictures"); the paper preset keeps DSR's latent rank window ("latent")
+TINY_MINUTES = 15.0                  # the tiny schedule's time budget: on a slow CPU it is shortened to end within it
 FLIPS = {"none": 0, "mirror": 2, "square": 3}   # TrainConfig.flips → how many of random_flip's flips (in order) it may apply
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class TrainConfig:
     grey_pastes: bool = False        # "image"/"texture": the foreign pictures turned grey (for grey data such as ELPV)
     paste_procedural: int = 0        # "image"/"texture": random textures (chapter 06) added to the foreign pictures
     paste_own: float = 0.0           # "image": the share of pastes cut from the batch's own normal images instead (zoomed, moved)
+    minutes: float | None = None     # a time budget: on a machine too slow for the schedule, both stages are shortened (never
+                                     # lengthened) to end within it (`fit_schedule`); None: train every iteration
 
     def __post_init__(self):
         if self.decoder_init not in ("authors", "general"):
@@ -82,6 +86,8 @@ class TrainConfig:
             raise ValueError("iteration counts cannot be negative")
         if self.paste_procedural < 0: raise ValueError(f"paste_procedural counts textures; got {self.paste_procedural}")
         if not 0 <= self.paste_own <= 1: raise ValueError(f"paste_own is a share in [0, 1], got {self.paste_own}")
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"minutes is a time budget in minutes (None: no budget), got {self.minutes}")
         if self.flips not in FLIPS: raise ValueError(f"flips must be one of {', '.join(map(repr, FLIPS))}, got {self.flips!r}")
         if self.paste_own and self.anomalies != "image":
             raise ValueError(f"paste_own cuts pasted crops from the training images of anomalies 'image'; anomalies is {self.anomalies!r}")
@@ -93,7 +99,7 @@ class TrainConfig:
     def tiny(cls) -> TrainConfig:
         "The CPU schedule of the tiny preset, with the settings chapter 11's probes found to make its object-specific path learn."
         return cls(stage2_iters=1100, stage3_iters=200, save_every=100, lr=TINY_LR, decoder_init="general", diag_every=100,
-                   anomalies=TINY_ANOMALIES)
+                   anomalies=TINY_ANOMALIES, minutes=TINY_MINUTES)
 
     @classmethod
     def for_preset(cls, name: str) -> TrainConfig:
@@ -113,6 +119,23 @@ def stage2_lr_factor(tcfg: TrainConfig, it: int) -> float:
     "Stage 2's learning rate at iteration `it` as a multiple of `tcfg.lr`: the warm-up ramp times the ×0.1 step."
     drop = 0.1 if it >= max(1, int(tcfg.lr_drop_at * tcfg.stage2_iters)) else 1.0
     return drop * min(1.0, (it + 1) / tcfg.warmup_iters) if tcfg.warmup_iters else drop
+
+# %% ../nbs/11_train.ipynb #69ac9179
+STAGE3_COST = 0.9          # a stage-3 iteration's time over a stage-2 one's at the tiny preset (0.88 and 0.90 measured)
+BUDGET_SHARE = 0.97        # the share of `minutes` a plan aims at: diagnostics and checkpoints take about 1% more
+
+def fit_schedule(tcfg: TrainConfig, done: int, used: float, sec_per_it: float) -> TrainConfig:
+    "`tcfg` shortened to end within `tcfg.minutes`, given `done` iterations after `used` seconds at `sec_per_it` seconds per iteration of the current stage; `tcfg` itself if it fits."
+    if not tcfg.minutes: return tcfg
+    n2, n3 = tcfg.stage2_iters, tcfg.stage3_iters
+    left = tcfg.minutes * 60 * BUDGET_SHARE - used                         # seconds still to spend
+    if done < n2:                                                           # in stage 2: both stages, one factor
+        rest = (n2 - done + n3 * STAGE3_COST) * sec_per_it
+        if rest <= left: return tcfg
+        k = max(0.0, left) / rest
+        return tcfg.replace(stage2_iters=done + int((n2 - done) * k), stage3_iters=max(min(n3, 1), int(n3 * k)))
+    if (n2 + n3 - done) * sec_per_it <= left: return tcfg                   # in stage 3: stage 3 alone
+    return tcfg.replace(stage3_iters=done - n2 + int(max(0.0, left) / sec_per_it))
 
 # %% ../nbs/11_train.ipynb #78db47d4
 def random_rotate(x: torch.Tensor, p: float, rng: Streams | None = None, max_deg: float = 90.0,
@@ -349,6 +372,16 @@ def resume_from(out, model: DSR, opts: Optimisers) -> dict:
     return ck.train_state
 
 
+PLAN_AFTER, PLAN_AFTER_3 = 30, 10    # the stage-2 and stage-3 iterations (in this process) after which the budget is planned
+
+def _from_rank0(values: list[int], world: int, dev) -> list[int]:
+    "Process 0's `values` in every process (a broadcast when there are several): one plan for all."
+    if world == 1: return values
+    t = torch.tensor(values, dtype=torch.long, device=dev)
+    dist.broadcast(t, 0)
+    return t.tolist()
+
+
 def distributed(model: DSR, world: int, dev) -> tuple[nn.Module, nn.Module]:
     "(stage-2 network, upsampler) to train: `Stage2Net(model)` and `model.ups`, wrapped in DDP under torchrun."
     net2, ups = Stage2Net(model), model.ups
@@ -367,6 +400,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
               vq: VQVAE | None = None, resume: bool = False, seed: int = 0, device: str = "auto",
               progress: bool = True, meta: dict | None = None, say_resume: bool = True) -> tuple[DSR, TrainLog]:
     "Train stages 2 and 3 on `train_data` (a data set of normal images, or a uint8 N×3×S×S tensor); returns (model, log)."
+    t_enter = time.time()                                           # the setup counts against `tcfg.minutes` too
     if cfg is None:                                                 # the preset of the VQ-VAE (its sizes), else tiny
         cfg = DSRConfig.preset(vq.cfg.name) if vq is not None and vq.cfg.name in ("tiny", "paper") else (vq.cfg if vq is not None else DSRConfig.tiny())
     tcfg = tcfg or TrainConfig.for_preset(cfg.name)
@@ -405,11 +439,33 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if probe is not None and not any(d["iteration"] == it for d in log.diagnostics):
             log.diagnostics.append({"iteration": it, **diagnose(model, probe)})
 
+    def keep_to_budget(done):                                       # `done` iterations are done: measure, maybe shorten
+        nonlocal tcfg, total
+        stage2 = done <= tcfg.stage2_iters
+        since = done - (start if stage2 else max(start, tcfg.stage2_iters))   # this stage's iterations in this process
+        if since != (PLAN_AFTER if stage2 else PLAN_AFTER_3) or done >= total: return
+        secs = [r["seconds"] for r in (log.stage2 if stage2 else log.stage3)[-(since - 2):]]   # not the first two
+        sec_per_it = (secs[-1] - secs[0]) / (len(secs) - 1)
+        new = fit_schedule(tcfg, done, setup + log.seconds, sec_per_it)
+        n2, n3 = _from_rank0([new.stage2_iters, new.stage3_iters], world, dev)
+        if (n2, n3) == (tcfg.stage2_iters, tcfg.stage3_iters): return
+        was = (tcfg.stage2_iters, tcfg.stage3_iters)
+        tcfg = tcfg.replace(stage2_iters=n2, stage3_iters=n3)
+        opts.sched2.lr_lambdas[0] = partial(stage2_lr_factor, tcfg)  # the learning-rate drop follows the new length
+        total = n2 + n3
+        bar.total = total; bar.refresh()
+        run_meta["train"] = asdict(tcfg)                            # what the model records, and what --resume continues
+        run_meta["budget"] = (f"shortened from {was[0]} + {was[1]} to {n2} + {n3} iterations at iteration {done} "
+                              f"({sec_per_it:.3f} s per iteration) to end within {tcfg.minutes:g} minutes")
+        if main: tqdm.write(f"time budget: {run_meta['budget']}")
+
     model.train()
+    setup = time.time() - t_enter                                   # this process's setup: images, codes, pictures
     t0 = time.time() - log.seconds
-    bar = tqdm(range(start, total), initial=start, total=total, disable=not progress, desc="DSR")
+    bar = tqdm(total=total, initial=start, disable=not progress, desc="DSR")
+    it = start
     with deferred_interrupt() as stop:
-        for it in bar:
+        while it < total:
             agreed = False
             try:
                 if _any_rank(stop.requested, world, dev): agreed = True; raise KeyboardInterrupt(stop.signal or "SIGINT")
@@ -440,7 +496,10 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             if stage == 2 and avg is not None and it + 1 == tcfg.stage2_iters: avg.copy_to()   # stage 3 and the model: the average
             if stage == 2 and tcfg.diag_every and ((it + 1) % tcfg.diag_every == 0 or it + 1 == tcfg.stage2_iters):
                 diagnostics(it + 1)
+            if tcfg.minutes: keep_to_budget(it + 1)
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
+            it += 1; bar.update()
+    bar.close()
     log.seconds = time.time() - t0
     save(total, finished=True)
     return model.eval(), log

@@ -47,6 +47,8 @@ def test_tiny_default_pastes_pictures_paper_keeps_the_rank_window():
     assert (TrainConfig.tiny().paste_own, TrainConfig.tiny().paste_procedural, TrainConfig.tiny().grey_pastes) == (0.0, 0, False)
     # no flips in either preset (the authors' augmentation: rotation only; flips gave nothing measurable, docs/records.md)
     assert (TrainConfig.tiny().flips, TrainConfig.paper().flips) == ("none", "none")
+    # the tiny schedule ends within 15 minutes on a CPU too slow for it (chapter 11, "A time budget"); paper: no budget
+    assert (TrainConfig.tiny().minutes, TrainConfig.paper().minutes) == (15.0, None)
 
 
 def test_help_says_which_preset_uses_what(env, work):
