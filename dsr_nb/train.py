@@ -29,11 +29,11 @@ from .devices import process_device, init_distributed, local_batch, _any_rank, _
 from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
-__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TINY_MINUTES', 'FLIPS', 'STAGE3_COST', 'BUDGET_SHARE', 'PLAN_AFTER', 'PLAN_AFTER_3',
-           'TrainConfig', 'stage2_lr_factor', 'fit_schedule', 'random_rotate', 'random_flip', 'load_train_images',
-           'draw_batch', 'init_weights', 'init_from_general', 'Stage2Net', 'stage2_loss', 'stage2_step', 'stage3_loss',
-           'stage3_step', 'WeightAverage', 'frees_its_frame', 'build_model', 'hold_out', 'Optimisers', 'resume_from',
-           'distributed', 'train_dsr', 'learned']
+__all__ = ['TINY_LR', 'TINY_ANOMALIES', 'TINY_MINUTES', 'FLIPS', 'STAGE3_COST', 'BUDGET_SHARE', 'PLAN_AFTER', 'PLAN_EVERY',
+           'PLAN_AFTER_3', 'PLAN_EVERY_3', 'TrainConfig', 'stage2_lr_factor', 'fit_schedule', 'random_rotate',
+           'random_flip', 'load_train_images', 'draw_batch', 'init_weights', 'init_from_general', 'Stage2Net',
+           'stage2_loss', 'stage2_step', 'stage3_loss', 'stage3_step', 'WeightAverage', 'frees_its_frame',
+           'build_model', 'hold_out', 'Optimisers', 'resume_from', 'distributed', 'train_dsr', 'learned']
 
 # %% ../nbs/11_train.ipynb #ba6743bb
 TINY_LR = 1e-3                       # the tiny schedule's learning rate (the paper's is 2e-4): see "What makes it learn"
@@ -121,7 +121,7 @@ def stage2_lr_factor(tcfg: TrainConfig, it: int) -> float:
     return drop * min(1.0, (it + 1) / tcfg.warmup_iters) if tcfg.warmup_iters else drop
 
 # %% ../nbs/11_train.ipynb #69ac9179
-STAGE3_COST = 0.9          # a stage-3 iteration's time over a stage-2 one's at the tiny preset (0.88 and 0.90 measured)
+STAGE3_COST = 0.95         # a stage-3 iteration's time over a stage-2 one's at the tiny preset (0.88 to 0.94 measured)
 BUDGET_SHARE = 0.97        # the share of `minutes` a plan aims at: diagnostics and checkpoints take about 1% more
 
 def fit_schedule(tcfg: TrainConfig, done: int, used: float, sec_per_it: float) -> TrainConfig:
@@ -372,7 +372,8 @@ def resume_from(out, model: DSR, opts: Optimisers) -> dict:
     return ck.train_state
 
 
-PLAN_AFTER, PLAN_AFTER_3 = 30, 10    # the stage-2 and stage-3 iterations (in this process) after which the budget is planned
+PLAN_AFTER, PLAN_EVERY = 30, 100    # the budget is planned after 30 stage-2 iterations (in this process), again every 100
+PLAN_AFTER_3, PLAN_EVERY_3 = 10, 50  # ... and after 10 stage-3 iterations, again every 50
 
 def _from_rank0(values: list[int], world: int, dev) -> list[int]:
     "Process 0's `values` in every process (a broadcast when there are several): one plan for all."
@@ -443,23 +444,25 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         nonlocal tcfg, total
         stage2 = done <= tcfg.stage2_iters
         since = done - (start if stage2 else max(start, tcfg.stage2_iters))   # this stage's iterations in this process
-        if since != (PLAN_AFTER if stage2 else PLAN_AFTER_3) or done >= total: return
-        secs = [r["seconds"] for r in (log.stage2 if stage2 else log.stage3)[-(since - 2):]]   # not the first two
-        sec_per_it = (secs[-1] - secs[0]) / (len(secs) - 1)
+        first, every = (PLAN_AFTER, PLAN_EVERY) if stage2 else (PLAN_AFTER_3, PLAN_EVERY_3)
+        if since < first or (since - first) % every or done >= total: return
+        if stage2 and done >= int(tcfg.lr_drop_at * tcfg.stage2_iters): return   # the learning rate has dropped: stage 2 stays
+        secs = [r["seconds"] for r in (log.stage2 if stage2 else log.stage3)[-since:]][1:]   # this process's, not the first
+        sec_per_it = (secs[-1] - secs[0]) / (len(secs) - 1)                   # the mean pace, diagnostics included
         new = fit_schedule(tcfg, done, setup + log.seconds, sec_per_it)
         n2, n3 = _from_rank0([new.stage2_iters, new.stage3_iters], world, dev)
         if (n2, n3) == (tcfg.stage2_iters, tcfg.stage3_iters): return
-        was = (tcfg.stage2_iters, tcfg.stage3_iters)
         tcfg = tcfg.replace(stage2_iters=n2, stage3_iters=n3)
         opts.sched2.lr_lambdas[0] = partial(stage2_lr_factor, tcfg)  # the learning-rate drop follows the new length
         total = n2 + n3
         bar.total = total; bar.refresh()
         run_meta["train"] = asdict(tcfg)                            # what the model records, and what --resume continues
-        run_meta["budget"] = (f"shortened from {was[0]} + {was[1]} to {n2} + {n3} iterations at iteration {done} "
+        run_meta["budget"] = (f"shortened from {asked[0]} + {asked[1]} to {n2} + {n3} iterations at iteration {done} "
                               f"({sec_per_it:.3f} s per iteration) to end within {tcfg.minutes:g} minutes")
         if main: tqdm.write(f"time budget: {run_meta['budget']}")
 
     model.train()
+    asked = (tcfg.stage2_iters, tcfg.stage3_iters)                  # the schedule this process started with
     setup = time.time() - t_enter                                   # this process's setup: images, codes, pictures
     t0 = time.time() - log.seconds
     bar = tqdm(total=total, initial=start, disable=not progress, desc="DSR")
