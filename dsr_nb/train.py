@@ -421,6 +421,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     if resume:
         st = resume_from(out, model, opts)
         log, start = TrainLog(**st["log"]), st["iteration"]
+    asked = (tcfg.stage2_iters, tcfg.stage3_iters)                  # the schedule asked for: no plan of the budget exceeds it
+    if st.get("asked") and st.get("planned") == list(asked): asked = tuple(st["asked"])   # resuming a run the budget planned
     run_meta = {"train": asdict(tcfg), "seed": seed, "train_images": int(images.shape[0]), "probe_images": len(held_idx),
                 "held_out": held_idx, "codes_seen": codes_seen, **(meta or {})}   # held_out: indices into train_data
     if world > 1: run_meta["processes"] = world
@@ -432,7 +434,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
     def save(it, finished=False):
         if out is None or not main: return
         model.meta = {**run_meta, "iteration": it, "finished": finished, "train_seconds": round(log.seconds, 1)}
-        state = None if finished else {**opts.state_dict(), "iteration": it, "log": asdict(log),
+        state = None if finished else {**opts.state_dict(), "iteration": it, "log": asdict(log), "asked": list(asked),
+                                       "planned": [tcfg.stage2_iters, tcfg.stage3_iters],
                                        "ema": avg.state_dict() if avg is not None and it < tcfg.stage2_iters else None}
         model.save(out, train_state=state, files=log.files(f"{run_meta.get('category') or 'DSR'}: iteration {it}"))
 
@@ -449,7 +452,8 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         if stage2 and done >= int(tcfg.lr_drop_at * tcfg.stage2_iters): return   # the learning rate has dropped: stage 2 stays
         secs = [r["seconds"] for r in (log.stage2 if stage2 else log.stage3)[-since:]][1:]   # this process's, not the first
         sec_per_it = (secs[-1] - secs[0]) / (len(secs) - 1)                   # the mean pace, diagnostics included
-        new = fit_schedule(tcfg, done, setup + log.seconds, sec_per_it)
+        base = tcfg.replace(stage2_iters=asked[0] if stage2 else tcfg.stage2_iters, stage3_iters=asked[1])
+        new = fit_schedule(base, done, setup + log.seconds, sec_per_it)        # from the schedule asked: a slow spell passes
         n2, n3 = _from_rank0([new.stage2_iters, new.stage3_iters], world, dev)
         if (n2, n3) == (tcfg.stage2_iters, tcfg.stage3_iters): return
         tcfg = tcfg.replace(stage2_iters=n2, stage3_iters=n3)
@@ -457,12 +461,11 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         total = n2 + n3
         bar.total = total; bar.refresh()
         run_meta["train"] = asdict(tcfg)                            # what the model records, and what --resume continues
-        run_meta["budget"] = (f"shortened from {asked[0]} + {asked[1]} to {n2} + {n3} iterations at iteration {done} "
-                              f"({sec_per_it:.3f} s per iteration) to end within {tcfg.minutes:g} minutes")
+        run_meta["budget"] = (f"{n2} + {n3} of the {asked[0]} + {asked[1]} iterations asked for, planned at iteration "
+                              f"{done} ({sec_per_it:.3f} s per iteration) to end within {tcfg.minutes:g} minutes")
         if main: tqdm.write(f"time budget: {run_meta['budget']}")
 
     model.train()
-    asked = (tcfg.stage2_iters, tcfg.stage3_iters)                  # the schedule this process started with
     setup = time.time() - t_enter                                   # this process's setup: images, codes, pictures
     t0 = time.time() - log.seconds
     bar = tqdm(total=total, initial=start, disable=not progress, desc="DSR")
@@ -496,10 +499,10 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             log.seconds = time.time() - t0
             (log.stage2 if stage == 2 else log.stage3).append({**parts, "lr": lr, "seconds": round(log.seconds, 3)})
             bar.set_postfix(stage=stage, **{k: f"{v:.4f}" for k, v in parts.items()})
+            if tcfg.minutes: keep_to_budget(it + 1)                               # first: it may end stage 2 here
             if stage == 2 and avg is not None and it + 1 == tcfg.stage2_iters: avg.copy_to()   # stage 3 and the model: the average
             if stage == 2 and tcfg.diag_every and ((it + 1) % tcfg.diag_every == 0 or it + 1 == tcfg.stage2_iters):
                 diagnostics(it + 1)
-            if tcfg.minutes: keep_to_budget(it + 1)
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
             it += 1; bar.update()
     bar.close()
