@@ -3,7 +3,7 @@
     python tools/archive_run.py runs/weave-s0 [more run folders] [--to docs/results]
 
 Copies into `docs/results/<run name>/`: a `config.json` that holds only the run's meta (the command, seed, stage 1, licence, threshold rule and
-thresholds, training time, the test metrics and the baselines' from the model's `config.json`, and the date and
+thresholds, training time and the time budget's plan, the test metrics and the baselines' from the model's `config.json`, and the date and
 commit of dsr_nb it was archived from), the evaluation's `comparison.md` and `metrics.md`, and the run's
 `diagnostics.csv` and `training.png`. `python tools/results_table.py docs/results/NAME ...` reads such folders
 as it reads run folders.
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KEEP = ("command", "seed", "vq", "licence", "category", "data", "data_category", "preset", "train_images", "held_out",
         "threshold_rule", "threshold_images", "image_threshold", "pixel_threshold", "train_seconds", "test_images",
-        "metrics", "baselines", "val_metrics", "train")
+        "metrics", "baselines", "val_metrics", "train", "budget")
 
 
 def commit() -> str:
