@@ -169,6 +169,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'dsr_nb.detection.focal_loss': ('detection.html#focal_loss', 'dsr_nb/detection.py'),
                                   'dsr_nb.detection.image_score': ('detection.html#image_score', 'dsr_nb/detection.py')},
             'dsr_nb.devices': { 'dsr_nb.devices._any_rank': ('devices.html#_any_rank', 'dsr_nb/devices.py'),
+                                'dsr_nb.devices._from_rank0': ('devices.html#_from_rank0', 'dsr_nb/devices.py'),
                                 'dsr_nb.devices._mean_over_ranks': ('devices.html#_mean_over_ranks', 'dsr_nb/devices.py'),
                                 'dsr_nb.devices.close_distributed': ('devices.html#close_distributed', 'dsr_nb/devices.py'),
                                 'dsr_nb.devices.init_distributed': ('devices.html#init_distributed', 'dsr_nb/devices.py'),

@@ -97,3 +97,11 @@ def _mean_over_ranks(parts: dict, world: int, dev: torch.device) -> dict:
     t = torch.tensor(list(parts.values()), dtype=torch.float64, device=dev)
     dist.all_reduce(t)
     return dict(zip(parts, (t / world).tolist()))
+
+
+def _from_rank0(values: list[int], world: int, dev: torch.device) -> list[int]:
+    "Process 0's `values` in every process (a broadcast when there are several): one plan for all."
+    if world == 1: return values
+    t = torch.tensor(values, dtype=torch.long, device=dev)
+    dist.broadcast(t, 0)
+    return t.tolist()

@@ -25,7 +25,7 @@ from .anomalies import (draw_plan, sample_latent_anomalies, image_anomalies, ANO
                                foreign_pictures, foreign_codes, texture_anomalies)
 from .checkpoint import load_checkpoint, checkpoint_exists, CheckpointError, deferred_interrupt
 from .pretrain import bundled_vqvae
-from .devices import process_device, init_distributed, local_batch, _any_rank, _mean_over_ranks
+from .devices import process_device, init_distributed, local_batch, _any_rank, _mean_over_ranks, _from_rank0
 from .diagnostics import make_probe, diagnose, TrainLog
 
 # %% auto #0
@@ -444,13 +444,14 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             log.diagnostics.append({"iteration": it, **diagnose(model, probe)})
 
     def keep_to_budget(done):                                       # `done` iterations are done: measure, maybe shorten
-        nonlocal tcfg, total
+        nonlocal tcfg, total, said
         stage2 = done <= tcfg.stage2_iters
         since = done - (start if stage2 else max(start, tcfg.stage2_iters))   # this stage's iterations in this process
         first, every = (PLAN_AFTER, PLAN_EVERY) if stage2 else (PLAN_AFTER_3, PLAN_EVERY_3)
         if since < first or (since - first) % every or done >= total: return
         if stage2 and done >= int(tcfg.lr_drop_at * tcfg.stage2_iters): return   # the learning rate has dropped: stage 2 stays
         secs = [r["seconds"] for r in (log.stage2 if stage2 else log.stage3)[-since:]][1:]   # this process's, not the first
+        if len(secs) < 2: return                                    # a pace needs two iterations after the first
         sec_per_it = (secs[-1] - secs[0]) / (len(secs) - 1)                   # the mean pace, diagnostics included
         base = tcfg.replace(stage2_iters=asked[0] if stage2 else tcfg.stage2_iters, stage3_iters=asked[1])
         new = fit_schedule(base, done, setup + log.seconds, sec_per_it)        # from the schedule asked: a slow spell passes
@@ -463,12 +464,12 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
         run_meta["train"] = asdict(tcfg)                            # what the model records, and what --resume continues
         run_meta["budget"] = (f"{n2} + {n3} of the {asked[0]} + {asked[1]} iterations asked for, planned at iteration "
                               f"{done} ({sec_per_it:.3f} s per iteration) to end within {tcfg.minutes:g} minutes")
-        if main: tqdm.write(f"time budget: {run_meta['budget']}")
+        if main and said is None: said = run_meta["budget"]; tqdm.write(f"time budget: {said}")   # the first plan; the last at the end
 
     model.train()
     setup = time.time() - t_enter                                   # this process's setup: images, codes, pictures
     t0 = time.time() - log.seconds
-    bar = tqdm(total=total, initial=start, disable=not progress, desc="DSR")
+    bar, said = tqdm(total=total, initial=start, disable=not progress, desc="DSR"), None
     it = start
     with deferred_interrupt() as stop:
         while it < total:
@@ -506,6 +507,7 @@ def train_dsr(train_data, cfg: DSRConfig | None = None, tcfg: TrainConfig | None
             if (it + 1) % tcfg.save_every == 0 and it + 1 < total: save(it + 1)
             it += 1; bar.update()
     bar.close()
+    if main and said is not None and run_meta["budget"] != said: print(f"time budget, last plan: {run_meta['budget']}")
     log.seconds = time.time() - t0
     save(total, finished=True)
     return model.eval(), log
