@@ -1,11 +1,12 @@
 """The `dsr-nb` command through real subprocesses (`python -m dsr_nb.cli`): a toy train with evaluation on
 synthetic data, eval, predict, Ctrl-C and --resume, stage 1, and one-line errors with exit code 2."""
-import csv, json, os, subprocess, sys
+import csv, json, os, subprocess
 from pathlib import Path
 
 import pytest
 
 from interrupt import ctrl_c_after_first_checkpoint
+from runs import at_once, cmd, dsr_nb, ok
 import torch
 
 from dsr_nb.model import DSR
@@ -27,20 +28,6 @@ def work(tmp_path_factory) -> Path:
 def env(work) -> dict:
     return {**os.environ, "DSR_NB_CACHE": str(work / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
-
-
-def cmd(*args) -> list[str]:
-    return [sys.executable, "-m", "dsr_nb.cli", *map(str, args)]
-
-
-def dsr_nb(env, cwd, *args, timeout=300) -> subprocess.CompletedProcess:
-    "Run `dsr-nb args` in a fresh Python process."
-    return subprocess.run(cmd(*args), capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
-
-
-def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert r.returncode == 0, f"exit code {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
-    return r
 
 
 @pytest.fixture(scope="module")
@@ -305,17 +292,22 @@ ERRORS = {   # name: (arguments, given the scratch folder and the trained model;
 }
 
 
-@pytest.mark.parametrize("case", list(ERRORS))
-def test_user_error_is_one_line(case, trained, work, env):
+@pytest.fixture(scope="module")
+def errors(trained, work, env) -> dict:
+    "Every case of ERRORS run, two at a time (each mostly imports torch, on one thread): name → its finished process."
     (work / "empty").mkdir(exist_ok=True)
     (work / "bad" / "weave" / "test" / "good").mkdir(parents=True, exist_ok=True)
     plain = work / "plain"
-    if not plain.exists():
-        plain.mkdir()
-        for f in sorted((work / "cache" / "synthetic" / "128px" / "weave" / "train" / "good").glob("*.png"))[:2]:
-            (plain / f.name).write_bytes(f.read_bytes())
-    argv, message = ERRORS[case]
-    r = dsr_nb(env, work, *argv(work, trained), timeout=120)
+    plain.mkdir()
+    for f in sorted((work / "cache" / "synthetic" / "128px" / "weave" / "train" / "good").glob("*.png"))[:2]:
+        (plain / f.name).write_bytes(f.read_bytes())
+    runs = at_once([lambda argv=argv: dsr_nb(env, work, *argv(work, trained), timeout=120) for argv, _ in ERRORS.values()])
+    return dict(zip(ERRORS, runs))
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_user_error_is_one_line(case, errors, work):
+    r, message = errors[case], ERRORS[case][1]
     lines = r.stderr.splitlines()
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), r.stderr

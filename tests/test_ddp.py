@@ -1,12 +1,13 @@
 """Stages 2 and 3 in two CPU processes (torchrun, gloo): the same training as one process on the same global
 batch, only process 0 writes, a Ctrl-C stops both processes at the same iteration and --resume continues, and a
 batch that does not split over the processes is a one-line error. See chapter 11, "Several processes"."""
-import json, os, subprocess, sys
+import json, os, sys
 from pathlib import Path
 
 import pytest
 
 from interrupt import ctrl_c_after_first_checkpoint
+from runs import ok, run
 import torch
 
 from dsr_nb.model import DSR
@@ -26,15 +27,6 @@ def work(tmp_path_factory) -> Path:
 def env(work) -> dict:
     return {**os.environ, "DSR_NB_CACHE": str(work / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
-
-
-def run(args, env, cwd, timeout=240) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
-
-
-def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert r.returncode == 0, f"exit code {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
-    return r
 
 
 def records(spy: Path) -> dict[int, dict]:

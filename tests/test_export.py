@@ -1,7 +1,7 @@
 """`dsr-nb export` end to end through real subprocesses (`python -m dsr_nb.cli`) on the bundled tiny model:
 the full and the score-only file, their outputs under onnxruntime against PyTorch on random and real images,
 and one-line errors with exit code 2."""
-import os, subprocess, sys
+import os, subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ from dsr_nb.images import load_image, resize
 from dsr_nb.registry import weights_root
 from dsr_nb.export import OUTPUTS, check_onnx, read_metadata, run_onnx
 from dsr_nb.model import DSR
+from runs import at_once, dsr_nb, ok
 
 torch.set_num_threads(1)
 
@@ -24,17 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 def env() -> dict:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)   # this checkout's dsr_nb
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-
-
-def dsr_nb(env, cwd, *args, timeout=300) -> subprocess.CompletedProcess:
-    "Run `dsr-nb args` in a fresh Python process."
-    return subprocess.run([sys.executable, "-m", "dsr_nb.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=timeout)
-
-
-def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert r.returncode == 0, f"exit code {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
-    return r
 
 
 def user_error(r: subprocess.CompletedProcess, contains: str) -> str:
@@ -60,8 +50,8 @@ def real(model) -> torch.Tensor:
 def exported(tmp_path_factory, env) -> dict:
     "The full variant (from the checkpoint folder, checked on real images) and the score-only one (by bundled name)."
     work = tmp_path_factory.mktemp("export")
-    full = ok(dsr_nb(env, work, "export", MODEL_DIR, "full.onnx", "--check-images", *EXAMPLES[:2]))
-    short = ok(dsr_nb(env, work, "export", "synthetic-weave", "out/score.onnx", "--score-only"))
+    full, short = map(ok, at_once([lambda: dsr_nb(env, work, "export", MODEL_DIR, "full.onnx", "--check-images", *EXAMPLES[:2]),
+                                   lambda: dsr_nb(env, work, "export", "synthetic-weave", "out/score.onnx", "--score-only")]))
     return {"work": work, "full": work / "full.onnx", "score-only": work / "out" / "score.onnx",
             "stdout": {"full": full.stdout, "score-only": short.stdout}}
 
@@ -102,12 +92,14 @@ def test_dynamic_batch_and_scores(exported, model, real):
 
 def test_mistakes_are_one_line(exported, env, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    user_error(dsr_nb(env, tmp_path, "export", "no-such-model", "a.onnx"), "neither a checkpoint folder, a bundled model")
-    user_error(dsr_nb(env, tmp_path, "export", "synthetic-weave", tmp_path / "notes.txt" / "a.onnx"), "is a file, not a folder")
-    user_error(dsr_nb(env, tmp_path, "export", "synthetic-weave", exported["full"]), "already exists; add --overwrite")
     shim = tmp_path / "shim" / "onnxruntime"                            # an onnxruntime that cannot be imported
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text("raise ImportError('not installed here')\n")
     no_ort = {**env, "PYTHONPATH": os.pathsep.join([str(tmp_path / "shim"), env["PYTHONPATH"]])}
-    user_error(dsr_nb(no_ort, tmp_path, "export", "synthetic-weave", "a.onnx"), 'pip install "dsr-nb[export]"')
+    cases = [(env, ("no-such-model", "a.onnx"), "neither a checkpoint folder, a bundled model"),
+             (env, ("synthetic-weave", tmp_path / "notes.txt" / "a.onnx"), "is a file, not a folder"),
+             (env, ("synthetic-weave", exported["full"]), "already exists; add --overwrite"),
+             (no_ort, ("synthetic-weave", "a.onnx"), 'pip install "dsr-nb[export]"')]
+    results = at_once([lambda e=e, a=a: dsr_nb(e, tmp_path, "export", *a) for e, a, _ in cases])
+    for (_, _, message), r in zip(cases, results): user_error(r, message)
     assert not (tmp_path / "a.onnx").exists()
