@@ -26,6 +26,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5); ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--model", default="{}", help='JSON of DSRConfig changes, e.g. \'{"unet_width": 16}\'')
+    ap.add_argument("--channels-last", action="store_true", help="the model and the batch in channels-last memory format")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     keep_large_blocks()                                  # as `dsr-nb train` does on a CPU (chapter 17_efficiency)
@@ -39,6 +40,8 @@ def main():
     opt3 = torch.optim.Adam(model.ups.parameters(), tcfg.lr)
     g = torch.Generator().manual_seed(0)
     x = torch.rand(tcfg.batch_size, 3, cfg.img_size, cfg.img_size, generator=g)
+    if a.channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     times = {}
     for stage, step, opt in ((2, stage2_step, opt2), (3, stage3_step, opt3)):
         ts = []
@@ -52,9 +55,9 @@ def main():
     total = times[2] * tcfg.stage2_iters + times[3] * tcfg.stage3_iters
     kept = fit_schedule(tcfg, PLAN_AFTER, PLAN_AFTER * times[2], times[2])   # the first plan, setup not counted
     budget = f"{kept.stage2_iters} + {kept.stage3_iters} in {tcfg.minutes:g} min" if tcfg.minutes else "no budget"
-    print(f"| preset | changes | threads | batch | s/it stage 2 | s/it stage 3 | schedule (it) | full schedule | within the budget |")
-    print(f"|---|---|---|---|---|---|---|---|---|")
-    print(f"| {a.preset} | {a.model} | {a.threads} | {tcfg.batch_size} | {times[2]:.3f} | {times[3]:.3f} | "
+    print(f"| preset | changes | memory format | threads | batch | s/it stage 2 | s/it stage 3 | schedule (it) | full schedule | within the budget |")
+    print(f"|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {a.preset} | {a.model} | {'channels-last' if a.channels_last else 'NCHW'} | {a.threads} | {tcfg.batch_size} | {times[2]:.3f} | {times[3]:.3f} | "
           f"{tcfg.stage2_iters} + {tcfg.stage3_iters} | {total / 60:.1f} min | {budget} |")
 
 
