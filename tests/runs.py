@@ -1,4 +1,5 @@
-"""Shared by the CLI, export, DDP and recipe tests: run `dsr-nb` (or any command) in fresh processes, one or several at once."""
+"""Shared by the CLI, export, DDP and recipe tests: run `dsr-nb` (or any command) in fresh processes, one or several at once,
+and check how they ended."""
 import subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,3 +31,11 @@ def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     "`r`, asserted to have exited with 0 (the message shows both outputs)."
     assert r.returncode == 0, f"exit code {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     return r
+
+
+def user_error(r: subprocess.CompletedProcess, contains: str) -> str:
+    "`r`'s one line of error, asserted: exit code 2, `dsr-nb: error: ...` naming `contains`, no traceback."
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), (r.returncode, r.stderr)
+    assert contains in lines[0] and "Traceback" not in r.stderr, lines[0]
+    return lines[0]

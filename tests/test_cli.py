@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from interrupt import ctrl_c_after_first_checkpoint
-from runs import at_once, cmd, dsr_nb, ok
+from runs import at_once, cmd, dsr_nb, ok, user_error
 import torch
 
 from dsr_nb.model import DSR
@@ -307,11 +307,7 @@ def errors(trained, work, env) -> dict:
 
 @pytest.mark.parametrize("case", list(ERRORS))
 def test_user_error_is_one_line(case, errors, work):
-    r, message = errors[case], ERRORS[case][1]
-    lines = r.stderr.splitlines()
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    assert len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), r.stderr
-    assert message in lines[0] and "Traceback" not in r.stderr, lines[0]
+    user_error(errors[case], ERRORS[case][1])
     assert not (work / "x").exists()
 
 

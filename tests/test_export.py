@@ -1,7 +1,7 @@
 """`dsr-nb export` end to end through real subprocesses (`python -m dsr_nb.cli`) on the bundled tiny model:
 the full and the score-only file, their outputs under onnxruntime against PyTorch on random and real images,
 and one-line errors with exit code 2."""
-import os, subprocess
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from dsr_nb.images import load_image, resize
 from dsr_nb.registry import weights_root
 from dsr_nb.export import OUTPUTS, check_onnx, read_metadata, run_onnx
 from dsr_nb.model import DSR
-from runs import at_once, dsr_nb, ok
+from runs import at_once, dsr_nb, ok, user_error
 
 torch.set_num_threads(1)
 
@@ -25,13 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 def env() -> dict:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)   # this checkout's dsr_nb
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-
-
-def user_error(r: subprocess.CompletedProcess, contains: str) -> str:
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("dsr-nb: error: "), (r.returncode, r.stderr)
-    assert contains in lines[0] and "Traceback" not in r.stderr, lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
