@@ -34,7 +34,7 @@ def main():
     tcfg = TrainConfig.for_preset(a.preset)
     if a.batch_size: tcfg = tcfg.replace(batch_size=a.batch_size)
     vq = bundled_vqvae(a.preset) if a.preset == "tiny" else None
-    if vq is not None and vq.cfg.size_differences(cfg, vq_only=True): vq = None   # another stage-1 size: random weights (the pace is the same)
+    if vq is not None and vq.cfg.size_differences(cfg, vq_only=True): vq = None   # another stage-1 size: random weights, same pace
     model = DSR(cfg, vq).train()
     init_weights(model.decoder); init_weights(model.adm)
     opt2 = torch.optim.Adam([p for m in (model.srm_lo, model.srm_hi, model.decoder, model.adm) for p in m.parameters()], tcfg.lr)

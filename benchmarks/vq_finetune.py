@@ -4,14 +4,15 @@ images help it draw that category's defects? Run by hand:
     python benchmarks/vq_finetune.py [--steps 300]
 
 For each set (the validation splits of synthetic weave, wood and noise; the test splits of the transfer suite,
-`python benchmarks/transfer.py` first), fine-tunes the bundled tiny stage 1 on the set's normal training images
-(`dsr_nb.pretrain.pretrain`: batch 16, hi-dropout 0.25, seed 0) twice: Q restarts dead codes as `dsr-nb pretrain`
+written by `python benchmarks/transfer.py` into `--transfer`), fine-tunes the bundled tiny stage 1 on the set's
+normal training images (`dsr_nb.pretrain.pretrain`: batch 16, hi-dropout 0.25, seed 0) twice: Q restarts dead codes as `dsr-nb pretrain`
 does, Q0 does not (restart threshold 0). Prints PSNR over the normal images and over the defect pixels of the
 defective images (squared errors pooled over the set), bundled / Q / Q0, and Q's fine-tuning time.
 """
 import argparse, json, math, time
 import torch
-from dsr_nb.data import default_cache_dir, open_dataset
+from pathlib import Path
+from dsr_nb.data import open_dataset
 from dsr_nb.pretrain import bundled_vqvae, pretrain
 
 SETS = [("synthetic", "weave", "val"), ("synthetic", "wood", "val"), ("synthetic", "noise", "val"),
@@ -39,21 +40,21 @@ def fidelity(vq, ds) -> tuple[float, float]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300, help="fine-tuning steps (default: 300)")
+    ap.add_argument("--transfer", default="~/.cache/dsr_nb/transfer", help="the transfer suite's folder (transfer.py's default)")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    rows = []
+    rows, base = [], bundled_vqvae("tiny")
     print("| set | bundled: normal / defect PSNR | Q | Q0 | Q's fine-tuning |\n|---|---|---|---|---:|")
     for data, cat, split in SETS:
-        root = "synthetic" if data == "synthetic" else str(default_cache_dir() / data)
+        root = "synthetic" if data == "synthetic" else str(Path(a.transfer).expanduser())
         ev = open_dataset(root, cat, split, img_size=128)
         tr = open_dataset(root, cat, "train", img_size=128)
         images = [tr[i]["image"] for i in range(len(tr))]
-        base = bundled_vqvae("tiny")
         r = {"set": cat, "bundled": fidelity(base, ev)}
         for name, threshold in (("Q", 1.0), ("Q0", 0.0)):
             t = time.time()
-            vq, _ = pretrain(base.cfg, images, a.steps, init=bundled_vqvae("tiny"), hi_dropout=0.25,
+            vq, _ = pretrain(base.cfg, images, a.steps, init=base, hi_dropout=0.25,        # `init` is copied, not changed
                              restart_threshold=threshold, progress=False)
             r[name], r[name + "_s"] = fidelity(vq, ev), time.time() - t
         rows.append(r)
